@@ -1,0 +1,13 @@
+"""QuaDMix sampling: parameters as data (params), the mixture API (api), Parquet export (export).
+
+Importing this package registers the parameter validator with the engine's runner, so invalid
+parameters stop `quadmix-wh run` before any table is built.
+"""
+from .api import MixtureTotals, build_mixture, mixture_sql
+from .params import ParamsError, validate_criteria, validate_params
+from .validator import register
+
+register()
+
+__all__ = ["MixtureTotals", "ParamsError", "build_mixture", "mixture_sql", "validate_criteria",
+           "validate_params"]

@@ -1,0 +1,45 @@
+"""fastText supervised `.bin` models (DCLM style), via the maintained `fasttext-numpy2-wheel`.
+
+With `settings.positive_label` (e.g. `__label__hq`) the output is `prob`, P(positive label);
+without it the scorer is a classifier: `label` (without the `__label__` prefix) and `confidence`.
+`max_length` counts whitespace-separated words: fastText sees the first `max_length` words.
+"""
+from __future__ import annotations
+
+from .base import Scorer, ScorerLoadError, require_path
+
+LABEL_PREFIX = "__label__"
+
+
+class FastTextScorer(Scorer):
+    kind = "fasttext"
+
+    @classmethod
+    def output_types(cls, settings):
+        if settings.get("positive_label"):
+            return {"prob": "DOUBLE"}
+        return {"label": "VARCHAR", "confidence": "DOUBLE"}
+
+    def __init__(self, spec, device):
+        super().__init__(spec, "cpu")  # fastText has no GPU path
+        import fasttext
+        require_path(spec.checkpoint, "fastText model file", spec)
+        try:
+            self.model = fasttext.load_model(str(spec.checkpoint))
+        except Exception as exc:
+            raise ScorerLoadError(f"scorer '{spec.name}': {spec.checkpoint} is not a fastText model: {exc}") from exc
+        self.positive = spec.settings.get("positive_label")
+        if self.positive and self.positive not in self.model.get_labels():
+            raise ScorerLoadError(f"scorer '{spec.name}': {spec.checkpoint} has labels {self.model.get_labels()}, "
+                                  f"not the positive_label '{self.positive}'")
+
+    def _prepare(self, text: str) -> str:
+        # fastText predicts one line at a time: newlines would split the document.
+        return " ".join(text.split()[: self.spec.max_length])
+
+    def predict(self, texts):
+        labels, probs = self.model.predict([self._prepare(t) for t in texts], k=-1, threshold=0.0)
+        if self.positive:
+            return {"prob": [float(dict(zip(ls, ps)).get(self.positive, 0.0)) for ls, ps in zip(labels, probs)]}
+        return {"label": [ls[0].removeprefix(LABEL_PREFIX) for ls in labels],
+                "confidence": [float(ps[0]) for ps in probs]}

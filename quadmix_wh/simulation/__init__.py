@@ -1,0 +1,1 @@
+"""Proxy-model simulation for QuaDMix: Algorithm 1, the token store, proxy training, results."""
