@@ -249,5 +249,20 @@ def init(directory, name):
     click.echo(f"Created project in {root}. Next: cd {directory} && quadmix-wh build")
 
 
+# Commands contributed by the other parts of the package, each module exposing
+# `register(main)`: Parquet export (sampling), scorer evaluation (scoring), simulate / fit /
+# search / experiment (simulation). Kept out of this module so each part owns its commands.
+COMMAND_MODULES = ["quadmix_wh.sampling.commands", "quadmix_wh.scoring.commands",
+                   "quadmix_wh.simulation.commands"]
+
+
+def _register_part_commands() -> None:
+    import importlib  # noqa: PLC0415
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(main)
+
+
+_register_part_commands()
+
 if __name__ == "__main__":
     main()

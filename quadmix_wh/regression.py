@@ -226,10 +226,13 @@ def store_fit(con, report: FitReport, settings: dict, model_string: str, linear:
 
 
 def load_fit(con, fit_id: str) -> dict:
+    # fetchall, not fetchone: DuckDB 2 keeps a half-fetched result open and then refuses
+    # register() on the same connection (search.store registers right after this).
     exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
-                         [FITS_TABLE]).fetchone()[0]
-    row = con.execute(f"SELECT target, features, model, source FROM {FITS_TABLE} WHERE fit_id = ?",
-                      [fit_id]).fetchone() if exists else None
+                         [FITS_TABLE]).fetchall()[0][0]
+    rows = con.execute(f"SELECT target, features, model, source FROM {FITS_TABLE} WHERE fit_id = ?",
+                       [fit_id]).fetchall() if exists else []
+    row = rows[0] if rows else None
     if row is None:
         raise FitError(f"--fit: no stored fit named {fit_id!r}; run `quadmix-wh fit` first")
     return {"fit_id": fit_id, "target": row[0], "features": json.loads(row[1]),
