@@ -13,11 +13,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import lightgbm as lgb
 import numpy as np
 from scipy.stats import spearmanr
 
 from quadmix_wh.simulation.algorithm1 import feature_names, param_columns
+from quadmix_wh.simulation.errors import FitError
 
 FITS_TABLE, METRICS_TABLE = "fits", "fit_metrics"
 FEATURES_TABLE = "sim_param_features"
@@ -30,9 +32,6 @@ FIT_DEFAULTS = {"test_fraction": 0.2, "seed": 0, "num_boost_round": 300, "learni
                 "num_leaves": 15, "min_data_in_leaf": 5, "feature_fraction": 0.8, "ridge_alpha": 1.0,
                 "num_threads": 2}
 
-
-class FitError(ValueError):
-    """Bad fit input; the message names the table/column/setting and the reason."""
 
 
 @dataclass
@@ -60,29 +59,35 @@ def build_param_features(con, params_table: str = "sim_param_sets", out_table: s
     return names
 
 
-def _relation(con, table: str | None, csv: str | None) -> tuple[str, str]:
+def _relation(con, table: str | None, csv: str | None) -> tuple[str, str, list[str] | None]:
+    """(relation, source label, default features or None for "every numeric column")."""
     if csv:
         if not Path(csv).is_file():
             raise FitError(f"--csv: file {csv} does not exist")
         literal = "'" + str(csv).replace("'", "''") + "'"
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _fit_csv AS SELECT * FROM read_csv_auto({literal}, header = true)")
-        return "_fit_csv", f"csv:{Path(csv).name}"
+        try:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _fit_csv AS SELECT * FROM read_csv_auto({literal}, header = true)")
+        except duckdb.Error as exc:
+            raise FitError(f"--csv: {csv}: cannot be read as CSV: {exc}") from None
+        return "_fit_csv", f"csv:{Path(csv).name}", None
     if table:
-        exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
-                             [table]).fetchone()[0]
-        if not exists:
+        if not _exists(con, table):
             raise FitError(f"--table: table {table!r} does not exist in the warehouse")
-        return f'"{table}"', f"table:{table}"
+        return f'"{table}"', f"table:{table}", None
     for needed in ("sim_results", "sim_param_sets"):
-        exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
-                             [needed]).fetchone()[0]
-        if not exists:
+        if not _exists(con, needed):
             raise FitError(f"no --table/--csv given and table {needed!r} does not exist: run "
                            "`quadmix-wh simulate` first")
-    build_param_features(con)
+    features = build_param_features(con)
+    # Only the runs of the current parameter sets (sim_param_sets is redrawn by each simulate).
     con.execute(f"CREATE OR REPLACE TEMP VIEW _fit_sim AS SELECT r.*, f.* EXCLUDE (param_set) "
                 f"FROM sim_results r JOIN {FEATURES_TABLE} f USING (param_set) ORDER BY r.param_set")
-    return "_fit_sim", "simulation"
+    return "_fit_sim", "simulation", features
+
+
+def _exists(con, table: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
+                            [table]).fetchall()[0][0])
 
 
 def _columns(con, relation: str) -> dict[str, str]:
@@ -95,8 +100,10 @@ def _is_numeric(sql_type: str) -> bool:
 
 def load_xy(con, *, table=None, csv=None, features=None, target=None):
     """(source, feature names, target name, X, y); rows with a NULL target are left out."""
-    relation, source = _relation(con, table, csv)
+    relation, source, default_features = _relation(con, table, csv)
     columns = _columns(con, relation)
+    if features is None and default_features is not None:
+        features = default_features
     if target is None:
         losses = [c for c in columns if c.startswith("loss_")]
         if not losses:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import duckdb
 import numpy as np
+import pytest
+import torch
 
 from quadmix_wh.simulation.config import load_simulation_config
 from quadmix_wh.simulation.token_store import TokenStore
@@ -16,6 +18,16 @@ DOMAIN_WORDS = {
     "space": "star planet orbit moon rocket comet galaxy solar light dust gravity mass sun void".split(),
 }
 COMMON = "the a of and to in is was it for on with as by at from".split()
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Tiny models on one thread: faster than two, and immune to other processes on the cores
+    (OpenMP threads that wait for a busy core make small kernels 10-100x slower)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 CRITERIA = [{"name": "edu", "direction": "higher"}, {"name": "junk", "direction": "lower"}]
 
 
@@ -66,7 +78,7 @@ def make_warehouse(tmp_path, n_per_domain=20, seed=0, vocab_size=320):
 def tiny_config(**overrides):
     """A proxy and budget small enough for a run to take well under a second."""
     raw = {"n_param_sets": 6, "seed": 0, "tokens_per_run": 2048, "seq_len": 32, "batch_size": 4,
-           "group_size": 3, "eval_tokens": 512, "learning_rate": 0.01, "torch_threads": 1,
+           "group_size": 3, "eval_tokens": 512, "learning_rate": 0.01,
            "proxy": {"hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,
                      "intermediate_size": 64},
            "experiment": {"proxy": {"hidden_size": 48, "num_hidden_layers": 1, "num_attention_heads": 2,

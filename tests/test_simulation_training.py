@@ -10,7 +10,7 @@ from quadmix_wh.simulation.packing import training_sequences
 from quadmix_wh.simulation.proxy import llama_config
 from quadmix_wh.simulation.results import ResultsConflictError
 from quadmix_wh.simulation.trainer import TrainSettings, train_single
-from test_simulation_kit import CRITERIA, make_warehouse, tiny_config
+from test_simulation_kit import CRITERIA, make_warehouse, one_torch_thread, tiny_config  # noqa: F401
 
 
 def prepare(con, cfg):
@@ -73,7 +73,7 @@ def test_simulation_deterministic_and_complete(tmp_path):
         (tmp_path / name).mkdir()
         con, _, store = make_warehouse(tmp_path / name)
         prepare(con, cfg)
-        report = run_simulation(con, cfg, store, show_progress=False)
+        report = run_simulation(con, cfg, store)
         assert len(report.finished) == 6
         results.append(losses(con))
         row = con.execute("SELECT tokens, seed, model_config, code_fingerprint FROM sim_results LIMIT 1").fetchone()
@@ -88,22 +88,22 @@ def test_killed_simulation_resumes_without_partial_rows(tmp_path):
     clean_dir.mkdir(), crash_dir.mkdir()
     con, _, store = make_warehouse(clean_dir)
     prepare(con, cfg)
-    run_simulation(con, cfg, store, show_progress=False)
+    run_simulation(con, cfg, store)
     expected = losses(con)
 
     con, _, store = make_warehouse(crash_dir)
     prepare(con, cfg)
     seen = []
 
-    def crash_after_two(row):
+    def crash_after_two(row, done, total):
         seen.append(row["param_set"])
         if len(seen) == 2:  # mid-group: the first group has 3 proxies
             raise KeyboardInterrupt("simulated kill")
 
     with pytest.raises(KeyboardInterrupt):
-        run_simulation(con, cfg, store, on_run_finished=crash_after_two, show_progress=False)
+        run_simulation(con, cfg, store, on_run_finished=crash_after_two)
     assert con.execute("SELECT count(*) FROM sim_results").fetchone()[0] == 2
-    report = run_simulation(con, cfg, store, show_progress=False)
+    report = run_simulation(con, cfg, store)
     assert sorted(report.skipped) == seen and len(report.finished) == 4
     assert losses(con) == expected  # bit-identical to the uninterrupted simulation
 
@@ -114,9 +114,9 @@ def test_invalid_inputs_rejected_before_training(tmp_path):
     prepare(con, cfg)
     con.execute("DELETE FROM target_reference")
     with pytest.raises(SimulationConfigError, match="target set 'target_reference' is empty"):
-        run_simulation(con, cfg, store, show_progress=False)
+        run_simulation(con, cfg, store)
     with pytest.raises(SimulationConfigError, match="'nope' does not exist"):
-        run_simulation(con, tiny_config(targets=["nope"]), store, show_progress=False)
+        run_simulation(con, tiny_config(targets=["nope"]), store)
     assert not con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name='sim_results'").fetchone()[0]
 
 
@@ -124,9 +124,9 @@ def test_changed_config_conflicts_unless_fresh(tmp_path):
     con, _, store = make_warehouse(tmp_path)
     cfg = tiny_config(n_param_sets=2)
     prepare(con, cfg)
-    run_simulation(con, cfg, store, show_progress=False)
+    run_simulation(con, cfg, store)
     other = tiny_config(n_param_sets=2, learning_rate=0.02)
     with pytest.raises(ResultsConflictError, match="--fresh"):
-        run_simulation(con, other, store, show_progress=False)
-    report = run_simulation(con, other, store, fresh=True, show_progress=False)
+        run_simulation(con, other, store)
+    report = run_simulation(con, other, store, fresh=True)
     assert len(report.finished) == 2

@@ -28,28 +28,41 @@ def _rescale_range(u: np.ndarray, bounds) -> np.ndarray:
     return low + (high - low) * u
 
 
-def draw_parameters(n_sets: int, n_domains: int, n_criteria: int, ranges: dict,
-                    seed: int) -> np.ndarray:
-    """Array [n_sets, n_domains, n_criteria + 4]; same seed and ranges give the same array."""
-    if n_sets <= 0:
-        raise ValueError(f"n_sets: must be positive, got {n_sets}")
-    if n_domains <= 0:
-        raise ValueError("domains: at least one domain is needed to draw parameters")
-    if n_criteria <= 0:
-        raise ValueError("criteria: at least one quality criterion is needed to draw parameters")
-    rng = np.random.default_rng(seed)
+BLOCK = 1024  # sets drawn per generator: the draw of set i depends only on (seed, i)
+
+
+def _draw_block(rng: np.random.Generator, n_domains: int, n_criteria: int, ranges: dict) -> np.ndarray:
     # Global criterion weights a_n ~ U(0,1), normalized, then per-domain b_{n,m} reweighting.
-    a = rng.random((n_sets, 1, n_criteria))
+    a = rng.random((BLOCK, 1, n_criteria))
     a_tilde = a / a.sum(axis=2, keepdims=True)
-    b = rng.random((n_sets, n_domains, n_criteria))
+    b = rng.random((BLOCK, n_domains, n_criteria))
     weighted = a_tilde * b
     alphas = weighted / weighted.sum(axis=2, keepdims=True)
-    u = rng.random((n_sets, n_domains, 4))
+    u = rng.random((BLOCK, n_domains, 4))
     lam = _rescale_lambda(u[..., 0], ranges["lambda_scale"], ranges["lambda_max"])
     omega = _rescale_range(u[..., 1], ranges["omega_range"])
     eta = _rescale_range(u[..., 2], ranges["eta_range"])
     epsilon = _rescale_range(u[..., 3], ranges["epsilon_range"])
     return np.concatenate([alphas, np.stack([lam, omega, eta, epsilon], axis=2)], axis=2)
+
+
+def draw_parameters(n_sets: int, n_domains: int, n_criteria: int, ranges: dict,
+                    seed: int) -> np.ndarray:
+    """Array [n_sets, n_domains, n_criteria + 4]; same seed and ranges give the same array.
+
+    Prefix-stable: the first k sets of a draw of n >= k sets are the draw of k sets, so growing
+    n_param_sets keeps the simulation runs already done. Sets come in blocks of BLOCK, each from
+    its own generator seeded with (seed, block index).
+    """
+    if isinstance(n_sets, bool) or not isinstance(n_sets, int) or n_sets <= 0:
+        raise ValueError(f"n_sets: must be a positive integer, got {n_sets!r}")
+    if n_domains <= 0:
+        raise ValueError("domains: at least one domain is needed to draw parameters")
+    if n_criteria <= 0:
+        raise ValueError("criteria: at least one quality criterion is needed to draw parameters")
+    blocks = [_draw_block(np.random.default_rng([int(seed), b]), n_domains, n_criteria, ranges)
+              for b in range((n_sets + BLOCK - 1) // BLOCK)]
+    return np.concatenate(blocks)[:n_sets]
 
 
 def param_set_names(n_sets: int, prefix: str = "sim_") -> list[str]:

@@ -45,10 +45,19 @@ def training_sequences(tokens: np.ndarray, spans: np.ndarray, n_tokens: int, seq
 
 def eval_sequences(tokens: np.ndarray, spans: np.ndarray, max_tokens: int, seq_len: int,
                    eos: int, name: str) -> np.ndarray:
-    """The first `max_tokens` tokens of a target set (documents in id order), whole sequences only."""
+    """Up to `max_tokens` tokens of a target set as whole sequences [n, seq_len].
+
+    Every document contributes its first ceil(max_tokens / documents) tokens (all of it when
+    shorter), in the order given, so the loss covers the whole target set rather than its first
+    few documents.
+    """
+    spans = np.asarray(spans, dtype=np.int64).reshape(-1, 2)
+    if len(spans) == 0:
+        raise ValueError(f"target {name!r}: no documents")
+    share = -(-int(max_tokens) // len(spans))
+    capped = np.stack([spans[:, 0], np.minimum(spans[:, 1], share)], axis=1)
     pieces: list[np.ndarray] = []
-    got = _stream(tokens, np.asarray(spans, dtype=np.int64).reshape(-1, 2),
-                  np.arange(len(spans)), eos, max_tokens, pieces)
+    got = _stream(tokens, capped, np.arange(len(capped)), eos, max_tokens, pieces)
     usable = (min(got, max_tokens) // seq_len) * seq_len
     if usable == 0:
         raise ValueError(f"target {name!r}: only {got} tokens, fewer than one sequence of "

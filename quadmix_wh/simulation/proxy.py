@@ -4,30 +4,19 @@ from __future__ import annotations
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
-REQUIRED = ("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size")
-
-
-def validate_proxy_config(proxy: dict) -> None:
-    if not isinstance(proxy, dict):
-        raise ValueError(f"must be a mapping of LlamaConfig fields, got {proxy!r}")
-    for key in REQUIRED:
-        value = proxy.get(key)
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise ValueError(f"{key} must be a positive integer, got {value!r}")
-    if proxy["hidden_size"] % proxy["num_attention_heads"]:
-        raise ValueError(f"hidden_size ({proxy['hidden_size']}) must be divisible by "
-                         f"num_attention_heads ({proxy['num_attention_heads']})")
+from quadmix_wh.simulation.config import PROXY_REQUIRED as REQUIRED, validate_proxy_config  # noqa: F401
 
 
 def llama_config(proxy: dict, vocab_size: int, seq_len: int) -> LlamaConfig:
+    """A LlamaConfig from `proxy` (the REQUIRED keys plus any other LlamaConfig field)."""
     validate_proxy_config(proxy)
-    extra = {k: v for k, v in proxy.items() if k not in REQUIRED}
     # Eager attention: the CPU SDPA kernel has no vmap batching rule, so batched training would
     # fall back to a slow per-model loop; eager attention batches into plain bmm.
-    return LlamaConfig(vocab_size=vocab_size, max_position_embeddings=seq_len,
-                       num_key_value_heads=proxy["num_attention_heads"], tie_word_embeddings=False,
-                       attn_implementation="eager", use_cache=False, **{k: proxy[k] for k in REQUIRED},
-                       **extra)
+    fields = {"num_key_value_heads": proxy["num_attention_heads"], "tie_word_embeddings": True,
+              "attn_implementation": "eager", "use_cache": False}
+    fields.update(proxy)
+    fields.update(vocab_size=vocab_size, max_position_embeddings=seq_len)
+    return LlamaConfig(**fields)
 
 
 def build_proxy(config: LlamaConfig, seed: int) -> LlamaForCausalLM:
@@ -45,3 +34,8 @@ def config_json(config: LlamaConfig) -> str:
 def non_embedding_parameters(model: torch.nn.Module) -> int:
     skip = {"model.embed_tokens.weight", "lm_head.weight"}
     return sum(p.numel() for n, p in model.named_parameters() if n not in skip)
+
+
+def output_weight(model) -> torch.Tensor:
+    """The output layer's weight [vocab, hidden] (the embedding itself when they are tied)."""
+    return model.lm_head.weight

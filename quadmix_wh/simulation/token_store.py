@@ -45,6 +45,14 @@ class TokenStore:
         self.eos = eos_id(tokenizer)
         con.execute(f"CREATE TABLE IF NOT EXISTS {INDEX_TABLE} (tokenizer VARCHAR, source_table VARCHAR, "
                     "doc_id VARCHAR, text_md5 VARCHAR, \"offset\" BIGINT, length BIGINT)")
+        self._forget_missing_tokens()
+
+    def _forget_missing_tokens(self) -> None:
+        """Drop index rows pointing past the end of tokens.bin (the file was deleted or truncated,
+        e.g. with the target/ folder): those documents are simply tokenized again."""
+        stored = os.path.getsize(self.path) // np.dtype(self.dtype).itemsize
+        self.con.execute(f"DELETE FROM {INDEX_TABLE} WHERE tokenizer = ? AND \"offset\" + length > ?",
+                         [self.key, stored])
 
     # -- writing -----------------------------------------------------------------------------
     def _missing(self, table: str) -> list[tuple[str, str, str]]:
@@ -96,7 +104,7 @@ class TokenStore:
             return np.zeros(0, dtype=self.dtype)
         return np.memmap(self.path, dtype=self.dtype, mode="r")
 
-    def spans(self, table: str, doc_ids: list[str] | None = None) -> dict[str, tuple[int, int]]:
+    def spans(self, table: str) -> dict[str, tuple[int, int]]:
         rows = self.con.execute(f"SELECT doc_id, \"offset\", length FROM {INDEX_TABLE} "
                                 "WHERE tokenizer = ? AND source_table = ?", [self.key, table]).fetchall()
         return {r[0]: (r[1], r[2]) for r in rows}

@@ -13,7 +13,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from quadmix_wh.simulation.proxy import build_proxy
+from quadmix_wh.simulation import head
+from quadmix_wh.simulation.proxy import build_proxy, output_weight
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,12 @@ def next_token_loss(logits: torch.Tensor, ids: torch.Tensor, reduction: str = "m
                            reduction=reduction)
 
 
+def model_loss(model, ids: torch.Tensor) -> torch.Tensor:
+    """Mean next-token loss of one proxy on ids [B, L], through the chunked output layer."""
+    hidden = model.model(input_ids=ids).last_hidden_state
+    return head.mean_loss(hidden[None], output_weight(model)[None], ids[None])[0]
+
+
 def make_optimizer(params, settings: TrainSettings) -> torch.optim.AdamW:
     # foreach=False: the per-tensor loop gives the same arithmetic for stacked and single weights.
     return torch.optim.AdamW(params, lr=settings.learning_rate, betas=(0.9, 0.95), eps=1e-8,
@@ -84,8 +91,18 @@ def set_lr(optimizer, lr: float) -> None:
 def train_single(config, sequences: np.ndarray, eval_sets: dict[str, np.ndarray], seed: int,
                  settings: TrainSettings, device: torch.device | str = "cpu") -> dict[str, float]:
     """Train one proxy (initialized from `seed`) on `sequences`; mean token loss per target."""
+    return train_model(build_proxy(config, seed), sequences, eval_sets, settings, device)
+
+
+def train_model(model, sequences: np.ndarray, eval_sets: dict[str, np.ndarray],
+                settings: TrainSettings, device: torch.device | str = "cpu") -> dict[str, float]:
+    """Train an initialized proxy in place on `sequences`; mean token loss per target.
+
+    Uses no random numbers (no dropout), so it is safe to call from several threads at once;
+    initialization (build_proxy) draws from torch's global generator and is not.
+    """
     device = torch.device(device)
-    model = build_proxy(config, seed).to(device)
+    model = model.to(device)
     model.train()
     optimizer = make_optimizer(model.parameters(), settings)
     slices = batch_slices(len(sequences), settings.batch_size)
@@ -93,7 +110,7 @@ def train_single(config, sequences: np.ndarray, eval_sets: dict[str, np.ndarray]
     for step, part in enumerate(slices):
         set_lr(optimizer, lr_at(step, len(slices), settings))
         ids = data[part].to(device)
-        loss = next_token_loss(model(input_ids=ids).logits, ids)
+        loss = model_loss(model, ids)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if settings.grad_clip > 0:
@@ -112,7 +129,8 @@ def evaluate_single(model, eval_sets: dict[str, np.ndarray], settings: TrainSett
         total, count = 0.0, 0
         for part in batch_slices(len(data), settings.eval_batch_size):
             ids = data[part].to(device)
-            total += float(next_token_loss(model(input_ids=ids).logits, ids, reduction="sum"))
+            hidden = model.model(input_ids=ids).last_hidden_state
+            total += float(head.summed_loss(hidden[None], output_weight(model)[None], ids[None])[0])
             count += ids.shape[0] * (ids.shape[1] - 1)
         losses[name] = total / count
     return losses
