@@ -262,7 +262,9 @@ class Renderer:
             text = rewrite_test_blocks(path.read_text(encoding="utf-8"))
             self.add_template(rel, text, rel)
             try:
-                module = self.env.get_template(rel).make_module()
+                # shared=True: the module resolves names in env.globals itself (live) rather than
+                # in a snapshot taken now, so a macro can call macros of files loaded after it.
+                module = self.env.get_template(rel).make_module(vars=self.env.globals, shared=True)
             except jinja2.TemplateSyntaxError as exc:
                 raise RenderError(f"{rel}:{exc.lineno}: macro syntax error: {exc.message}") from None
             except Exception as exc:  # noqa: BLE001 - report any failure with its file
