@@ -2,10 +2,11 @@
 fingerprints, the node's input data and any extras added by context functions."""
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 
-from .nodes import SEED, SOURCE, Node
+from .nodes import MODEL, SEED, SOURCE, Node
 from .sql_values import sql_literal
 
 # Bump when the engine changes how it builds relations, so old state is not trusted.
@@ -50,7 +51,40 @@ def data_signature(con, project, node: Node) -> str:
         return str(source_fingerprint(node.source_spec, project.root))
     if node.kind == SOURCE:
         return table_signature(con, node)
+    if node.kind == MODEL and node.language == "python":
+        return python_model_signature(con, project, node)
     return ""
+
+
+def python_model_signature(con, project, node: Node) -> str:
+    """What a Python model reads besides ref()/source(): the vars it reads (ctx.var('name'); all
+    vars when a name is not a literal) and the tables named in its config `reads: [...]` (tables
+    written outside the DAG, e.g. by a CLI command). A SQL model's vars are in its rendered SQL."""
+    names: set[str] | None = set()
+    for call in ast.walk(ast.parse(node.raw)):
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "var":
+            first = call.args[0] if call.args else None
+            if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                names = None if names is None else names | {first.value}
+            else:
+                names = None
+    used = project.vars if names is None else {k: project.vars.get(k) for k in sorted(names)}
+    parts = [json.dumps(used, sort_keys=True, default=str)]
+    for table in node.config.get("reads") or []:
+        parts.append(f"{table}={_named_table_signature(con, str(table))}")
+    return _digest(parts)
+
+
+def _named_table_signature(con, table: str) -> str:
+    try:
+        count, xor = con.execute(f"SELECT count(*), bit_xor(hash(t)) FROM {_quoted(table)} AS t").fetchall()[0]
+    except Exception:  # noqa: BLE001 - a missing table is a fingerprint of its own
+        return "missing"
+    return f"{count}:{xor}"
+
+
+def _quoted(table: str) -> str:
+    return ".".join('"' + part.replace('"', '""') + '"' for part in table.split("."))
 
 
 def table_signature(con, node: Node) -> str:

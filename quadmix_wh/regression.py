@@ -117,6 +117,8 @@ def load_xy(con, *, table=None, csv=None, features=None, target=None):
         features = [c for c, t in columns.items() if c != target and c not in NON_FEATURE_COLUMNS
                     and not c.startswith("loss_") and _is_numeric(t)]
     for name in features:
+        if name == target:
+            raise FitError(f"--features: column {name!r} is the target; it cannot also be a feature")
         if name not in columns:
             raise FitError(f"--features: column {name!r} not in {source}")
         if not _is_numeric(columns[name]):

@@ -2,6 +2,10 @@
 vars.quadmix.params_source (file | vars | search); see docs/SAMPLING.md."""
 from quadmix_wh.sampling.params import load_rows, to_arrow
 
+# search_best_params is written by `quadmix-wh search`, outside the DAG: its content is part of
+# this model's fingerprint (as are the vars it reads), so a new search rebuilds the mixture.
+config = {"reads": ["search_best_params"]}
+
 
 def model(ctx):
     settings = ctx.var("quadmix", {}) or {}

@@ -15,6 +15,8 @@ from .params import ParamsError, param_columns, validate_criteria, validate_para
 from .render import render_macro
 
 NORMALIZATIONS = ("percentile", "minmax", "zscore")
+DEFAULT_BINS = 1024
+MAX_BINS = 1 << 20
 RANK_METHODS = ("exact", "binned")
 OUTPUTS = ("mixture", "scored")
 
@@ -48,8 +50,8 @@ def _check_options(seed, normalization, rank_method, output, budget_tokens, bins
             raise ParamsError(f"{what} must be one of {', '.join(allowed)}, got {value!r}")
     if budget_tokens is not None and (isinstance(budget_tokens, bool) or not budget_tokens >= 0):
         raise ParamsError(f"budget_tokens must be a number >= 0 or None, got {budget_tokens!r}")
-    if isinstance(bins, bool) or not isinstance(bins, int) or bins < 1:
-        raise ParamsError(f"bins must be a positive integer, got {bins!r}")
+    if isinstance(bins, bool) or not isinstance(bins, int) or not 1 <= bins <= MAX_BINS:
+        raise ParamsError(f"bins must be an integer in 1 .. {MAX_BINS}, got {bins!r}")
 
 
 def check_params_table(con, params_table: str, criteria: list[dict]) -> None:
@@ -64,26 +66,43 @@ def check_params_table(con, params_table: str, criteria: list[dict]) -> None:
 
 def mixture_sql(*, params_table: str, seed: int, criteria: list[dict], scores_table: str = "quality_scores",
                 domains_table: str = "doc_domains", documents_table: str = "documents",
-                budget_tokens: float | None = None, normalization: str = "percentile",
-                rank_method: str = "exact", bins: int = 16384, scores_format: str = "long",
-                output: str = "mixture", include_zero: bool = False, macro_dir: Path | None = None) -> str:
+                inputs_table: str | None = None, budget_tokens: float | None = None,
+                normalization: str = "percentile", rank_method: str = "exact", bins: int = DEFAULT_BINS,
+                scores_format: str = "long", output: str = "mixture", include_zero: bool = False,
+                check_inputs: bool = True, macro_dir: Path | None = None) -> str:
     """The SELECT that build_mixture runs (rendered from macros/quadmix), for inspection."""
     criteria = validate_criteria(criteria)
     _check_options(seed, normalization, rank_method, output, budget_tokens, bins, scores_format)
+    relations = ({"inputs": relation_name(inputs_table)} if inputs_table is not None else
+                 {"scores": relation_name(scores_table), "domains": relation_name(domains_table),
+                  "documents": relation_name(documents_table)})
     return render_macro(
-        "quadmix_mixture_query", macro_dir,
-        scores=relation_name(scores_table), domains=relation_name(domains_table),
-        documents=relation_name(documents_table), params=relation_name(params_table),
+        "quadmix_mixture_query", macro_dir, params=relation_name(params_table), **relations,
         criteria=criteria, seed=seed, normalization=normalization, rank_method=rank_method, bins=bins,
-        budget_tokens=budget_tokens, scores_format=scores_format, output=output, include_zero=include_zero)
+        budget_tokens=budget_tokens, scores_format=scores_format, output=output, include_zero=include_zero,
+        check_inputs=bool(check_inputs))
+
+
+def inputs_sql(*, criteria: list[dict], scores_table: str = "quality_scores", domains_table: str = "doc_domains",
+               documents_table: str = "documents", scores_format: str = "long",
+               macro_dir: Path | None = None) -> str:
+    """The SELECT of the prepared inputs (doc_id, domain, n_tokens, <criterion>...), checked row by row."""
+    criteria = validate_criteria(criteria)
+    if scores_format not in ("long", "wide"):
+        raise ParamsError(f"scores_format must be one of long, wide, got {scores_format!r}")
+    return render_macro("quadmix_inputs_query", macro_dir, scores=relation_name(scores_table),
+                        domains=relation_name(domains_table), documents=relation_name(documents_table),
+                        criteria=criteria, scores_format=scores_format)
 
 
 def build_mixture(con, *, params_table: str, seed: int, out_table: str, criteria: list[dict],
                   scores_table: str = "quality_scores", domains_table: str = "doc_domains",
-                  documents_table: str = "documents", budget_tokens: float | None = None,
-                  normalization: str = "percentile", rank_method: str = "exact", bins: int = 16384,
+                  documents_table: str = "documents", inputs_table: str | None = None,
+                  budget_tokens: float | None = None,
+                  normalization: str = "percentile", rank_method: str = "exact", bins: int = DEFAULT_BINS,
                   scores_format: str = "long", output: str = "mixture", include_zero: bool = False,
-                  validate: bool = True, macro_dir: Path | None = None) -> MixtureTotals:
+                  validate: bool = True, check_inputs: bool = True,
+                  macro_dir: Path | None = None) -> MixtureTotals:
     """Materialize the QuaDMix mixture(s) of every parameter set in `params_table` as `out_table`.
 
     con             an open DuckDB connection holding the input tables
@@ -98,10 +117,15 @@ def build_mixture(con, *, params_table: str, seed: int, out_table: str, criteria
                     scores_format='wide'
     domains_table   (doc_id, domain, ...), one row per document
     documents_table (doc_id, n_tokens, ...)
+    inputs_table    instead of the three tables above: a prepared table (doc_id, doc_hash, domain,
+                    n_tokens, <criterion>...), e.g. built by inputs_sql() / the mixture_inputs model;
+                    its rows are checked unless check_inputs=False (they were checked when it was
+                    built by inputs_sql())
     budget_tokens   None, or rescale S per parameter set so the EXPECTED total equals it; the
                     achieved total is in the returned MixtureTotals
     normalization   'percentile' (token-weighted, within domain) | 'minmax' | 'zscore'
-    rank_method     'exact' (window sorts) | 'binned' (approximate, `bins` equal-width bins)
+    rank_method     'exact' (window sorts) | 'binned' (approximate: `bins` equal-width bins per
+                    domain with linear interpolation inside a bin; see docs/SAMPLING.md)
     validate        check the parameter rows first (ParamsError names param_set/domain/field)
     Bad input rows (a doc without a score, negative tokens, ...) raise duckdb errors naming the
     doc_id. Same inputs and seed give the same table whatever the thread count.
@@ -111,9 +135,9 @@ def build_mixture(con, *, params_table: str, seed: int, out_table: str, criteria
         check_params_table(con, params_table, criteria)
     query = mixture_sql(params_table=params_table, seed=seed, criteria=criteria, scores_table=scores_table,
                         domains_table=domains_table, documents_table=documents_table,
-                        budget_tokens=budget_tokens, normalization=normalization, rank_method=rank_method,
-                        bins=bins, scores_format=scores_format, output=output, include_zero=include_zero,
-                        macro_dir=macro_dir)
+                        inputs_table=inputs_table, budget_tokens=budget_tokens, normalization=normalization,
+                        rank_method=rank_method, bins=bins, scores_format=scores_format, output=output,
+                        include_zero=include_zero, check_inputs=check_inputs, macro_dir=macro_dir)
     target = relation_name(out_table)
     con.execute(f"CREATE OR REPLACE TABLE {target} AS {query}")
     return _totals(con, target)

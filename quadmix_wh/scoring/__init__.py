@@ -17,8 +17,9 @@ __all__ = ["LOADERS", "ScoreCache", "Scorer", "ScorerDeclarationError", "ScorerL
 
 def _register_context_function() -> None:
     from ..rendering import context_function
-    from .context import score_relation
+    from .context import score_relation, scorer_evaluation_relation
     context_function("score")(score_relation)
+    context_function("scorer_evaluation")(scorer_evaluation_relation)
 
 
 try:

@@ -53,6 +53,54 @@ def save_checkpoint(model, tokenizer, directory: Path) -> Path:
     """A self-contained checkpoint directory: weights, config and the tokenizer it was trained with."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
+    from transformers.utils import logging as hf_logging
+    hf_logging.disable_progress_bar()  # no "Writing model shards" bar in scripts and tests
     model.save_pretrained(str(directory))
     tokenizer.save_pretrained(str(directory))
     return directory
+
+
+# fastText 0.9.2 (also the numpy2 wheel) is flaky here: `train_supervised` sometimes stops with
+# "Encountered NaN" on input and settings that train fine on the next attempt (more often when
+# the machine is busy, and on a second training in the same interpreter). A run that succeeds
+# gives the same weights every time (one thread, fixed seed), so each training runs in a fresh
+# interpreter and a NaN failure is retried a few times.
+FASTTEXT_ATTEMPTS = 6
+_FASTTEXT_TRAIN = """
+import json, sys
+import fasttext
+args = json.loads(sys.argv[1])
+model = fasttext.train_supervised(args["input"], verbose=0, **args["params"])
+if args.get("quantize"):
+    model.quantize(input=args["input"], retrain=True, qnorm=True, cutoff=args["quantize"], thread=1,
+                   verbose=0)
+model.save_model(args["output"])
+"""
+
+
+def train_fasttext(lines, path: Path, quantize_cutoff: int | None = None, **params) -> Path:
+    """Train a supervised fastText model on `lines` ("__label__x words ...", one document per line)
+    in a subprocess and save it at `path` (`.bin`, or a quantized `.ftz` when `quantize_cutoff`
+    is set). thread=1 and a fixed seed by default: multi-threaded (Hogwild) training is not
+    reproducible."""
+    import json
+    import subprocess
+    import sys
+    import tempfile
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    params = {"thread": 1, "seed": 0, **params}
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "train.txt"
+        with data.open("w", encoding="utf-8") as handle:
+            for line in lines:
+                handle.write(line.replace("\n", " ") + "\n")
+        args = {"input": str(data), "output": str(path), "params": params, "quantize": quantize_cutoff}
+        for _ in range(FASTTEXT_ATTEMPTS):
+            done = subprocess.run([sys.executable, "-c", _FASTTEXT_TRAIN, json.dumps(args)],
+                                  capture_output=True, text=True)
+            if done.returncode == 0 or "Encountered NaN" not in done.stderr:
+                break
+    if done.returncode != 0:
+        raise RuntimeError(f"fastText training for {path} failed: {done.stderr.strip()[-2000:]}")
+    return path

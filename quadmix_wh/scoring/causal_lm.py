@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .base import Scorer, ScorerLoadError
-from .hf_common import load_model, load_tokenizer, max_positions, pad_batch, pad_id_of
+from .hf_common import head_ids, load_model, load_tokenizer, max_positions, pad_batch, pad_id_of
 
 DEFAULT_ASKLLM_PROMPT = (
     "###\n{text}\n###\n"
@@ -32,7 +32,9 @@ class _CausalLM(Scorer):
         bos = self.tokenizer.bos_token_id
         self.prefix = [int(bos)] if bos is not None else []
 
-    def ids(self, text: str) -> list[int]:
+    def ids(self, text: str, limit: int | None = None) -> list[int]:
+        if limit is not None:
+            return head_ids(self.tokenizer, text, limit)
         return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
     def forward(self, sequences: list[list[int]]):
@@ -66,7 +68,7 @@ class AskLLMScorer(_CausalLM):
 
     def predict(self, texts):
         import torch
-        sequences = [self.prefix + self.head + self.ids(t)[: self.doc_budget] + self.tail for t in texts]
+        sequences = [self.prefix + self.head + self.ids(t, self.doc_budget) + self.tail for t in texts]
         logits, _, mask = self.forward(sequences)
         last = mask.sum(dim=1) - 1  # right padding: the answer position is the last real token
         final = logits[torch.arange(len(sequences)), last]
@@ -83,7 +85,7 @@ class PerplexityScorer(_CausalLM):
 
     def predict(self, texts):
         import torch
-        sequences = [(self.prefix + self.ids(t))[: self.max_tokens] for t in texts]
+        sequences = [self.prefix + self.ids(t, self.max_tokens - len(self.prefix)) for t in texts]
         scorable = [len(s) >= 2 for s in sequences]
         values = [None] * len(texts)
         rows = [s for s, ok in zip(sequences, scorable) if ok]

@@ -12,6 +12,9 @@ from pathlib import Path
 import yaml
 
 DEFAULT_SETTINGS = {"batch_size": 32, "device": "auto", "max_length": 512, "chunk_size": 8192}
+# Loader-specific settings (see each loader's docstring); anything else is a typo.
+LOADER_SETTINGS = {"positive_label", "prompt", "yes_token"}
+TOP_LEVEL_KEYS = {"name", "loader", "checkpoint", "settings", "outputs", "description"}
 DEVICES = ("auto", "cpu", "cuda")
 NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_")
 
@@ -27,6 +30,7 @@ class ScorerSpec:
     checkpoint: Path
     settings: dict = field(default_factory=dict, hash=False, compare=False)
     source_file: Path | None = None
+    description: str = field(default="", compare=False)
 
     @property
     def batch_size(self) -> int:
@@ -79,6 +83,9 @@ def parse_declaration(path: Path, root: Path) -> ScorerSpec:
 
 def spec_from_mapping(raw: dict, root: Path, path: Path | None = None) -> ScorerSpec:
     where = str(path) if path else "scorer declaration"
+    unknown = sorted(set(raw) - TOP_LEVEL_KEYS)
+    if unknown:
+        raise ScorerDeclarationError(f"{where}: unknown key(s) {unknown}; expected {sorted(TOP_LEVEL_KEYS)}")
     name = _required(raw, "name", where)
     if not set(name) <= NAME_CHARS or not name[0].isalpha():
         raise ScorerDeclarationError(
@@ -90,7 +97,8 @@ def spec_from_mapping(raw: dict, root: Path, path: Path | None = None) -> Scorer
     checkpoint = Path(_required(raw, "checkpoint", where))
     checkpoint = checkpoint if checkpoint.is_absolute() else Path(root) / checkpoint
     settings = _settings(raw.get("settings") or {}, where)
-    spec = ScorerSpec(name=name, loader=loader, checkpoint=checkpoint, settings=settings, source_file=path)
+    spec = ScorerSpec(name=name, loader=loader, checkpoint=checkpoint, settings=settings, source_file=path,
+                      description=str(raw.get("description") or "").strip())
     _check_outputs(raw.get("outputs"), spec, where)
     return spec
 
@@ -105,6 +113,10 @@ def _required(raw: dict, key: str, where: str) -> str:
 def _settings(raw: dict, where: str) -> dict:
     if not isinstance(raw, dict):
         raise ScorerDeclarationError(f"{where}: 'settings' must be a mapping")
+    unknown = sorted(set(raw) - set(DEFAULT_SETTINGS) - LOADER_SETTINGS)
+    if unknown:
+        raise ScorerDeclarationError(f"{where}: unknown setting(s) {unknown}; expected some of "
+                                     f"{sorted(set(DEFAULT_SETTINGS) | LOADER_SETTINGS)}")
     settings = {**DEFAULT_SETTINGS, **raw}
     for key in ("batch_size", "max_length", "chunk_size"):
         value = settings[key]

@@ -11,6 +11,12 @@ from .base import Scorer, ScorerLoadError, require_path
 LABEL_PREFIX = "__label__"
 
 
+def prepare_text(text: str, max_words: int) -> str:
+    """One line of at most `max_words` words: fastText predicts one line at a time (a newline
+    would split the document), and training data must be prepared the same way."""
+    return " ".join(text.split()[:max_words])
+
+
 class FastTextScorer(Scorer):
     kind = "fasttext"
 
@@ -33,12 +39,9 @@ class FastTextScorer(Scorer):
             raise ScorerLoadError(f"scorer '{spec.name}': {spec.checkpoint} has labels {self.model.get_labels()}, "
                                   f"not the positive_label '{self.positive}'")
 
-    def _prepare(self, text: str) -> str:
-        # fastText predicts one line at a time: newlines would split the document.
-        return " ".join(text.split()[: self.spec.max_length])
-
     def predict(self, texts):
-        labels, probs = self.model.predict([self._prepare(t) for t in texts], k=-1, threshold=0.0)
+        lines = [prepare_text(t, self.spec.max_length) for t in texts]
+        labels, probs = self.model.predict(lines, k=-1, threshold=0.0)
         if self.positive:
             return {"prob": [float(dict(zip(ls, ps)).get(self.positive, 0.0)) for ls, ps in zip(labels, probs)]}
         return {"label": [ls[0].removeprefix(LABEL_PREFIX) for ls in labels],

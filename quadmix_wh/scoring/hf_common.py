@@ -35,14 +35,57 @@ def max_positions(model, requested: int) -> int:
     return min(requested, int(limit))
 
 
+# A prefix of this many characters per wanted token almost always holds enough tokens; when it
+# does not (e.g. code with long runs of spaces) the whole text is tokenized instead.
+CHARS_PER_TOKEN_BOUND = 8
+
+
+def text_head(text: str, max_tokens: int) -> str | None:
+    """A prefix of `text` cut before a whitespace run, long enough for `max_tokens` tokens in
+    all but odd texts, or None when the text is short (or has no whitespace to cut at).
+
+    Cutting at whitespace keeps every token before the cut identical to the full text's tokens
+    (byte-level BPE, WordPiece and SentencePiece all split words at whitespace), so a long
+    document is not tokenized whole just to keep its first `max_tokens` tokens."""
+    limit = max_tokens * CHARS_PER_TOKEN_BOUND
+    if len(text) <= limit:
+        return None
+    # Cut where a whitespace run starts, so the prefix ends with a whole word: a cut inside a run
+    # would end the prefix with a shorter whitespace token than the full text has there.
+    for cut in range(limit, max(limit - 1000, 1), -1):
+        if text[cut].isspace() and not text[cut - 1].isspace():
+            return text[:cut]
+    return None
+
+
 def encode_head(tokenizer, texts: list[str], max_tokens: int) -> list[list[int]]:
     """Token ids of each text, keeping the first `max_tokens` (with the model's special tokens).
 
     Truncation keeps the head of a long document, as the FineWeb-Edu classifier does: the opening
     of a page says most about its kind and quality, and the cost stays bounded per document.
     """
-    encoded = tokenizer(texts, truncation=True, max_length=max_tokens, add_special_tokens=True)
-    return [list(ids) for ids in encoded["input_ids"]]
+    heads = [text_head(t, max_tokens) for t in texts]
+    encoded = tokenizer([h if h is not None else t for h, t in zip(heads, texts)], truncation=True,
+                        max_length=max_tokens, add_special_tokens=True)["input_ids"]
+    out = [list(ids) for ids in encoded]
+    # A prefix that fell short of max_tokens may have lost tokens: use the whole text then.
+    redo = [i for i, (h, ids) in enumerate(zip(heads, out)) if h is not None and len(ids) < max_tokens]
+    if redo:
+        again = tokenizer([texts[i] for i in redo], truncation=True, max_length=max_tokens,
+                          add_special_tokens=True)["input_ids"]
+        for i, ids in zip(redo, again):
+            out[i] = list(ids)
+    return out
+
+
+def head_ids(tokenizer, text: str, max_tokens: int) -> list[int]:
+    """The first `max_tokens` token ids of `text`, without special tokens (causal LMs)."""
+    head = text_head(text, max_tokens)
+    if head is not None:
+        ids = tokenizer(head, add_special_tokens=False)["input_ids"]
+        if len(ids) >= max_tokens:
+            return list(ids[:max_tokens])
+    return list(tokenizer(text, add_special_tokens=False)["input_ids"][:max_tokens])
 
 
 def pad_batch(sequences: list[list[int]], pad_id: int, device: str):

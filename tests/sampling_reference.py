@@ -1,5 +1,6 @@
 """An independent NumPy implementation of QuaDMix sampling (SPEC §2) and test-data builders,
-shared by the test_sampling_* modules. Written from the spec text, not from the SQL."""
+shared by the test_sampling_* modules. Written from the spec text, not from the SQL.
+(Not a test module: it holds no tests.)"""
 from __future__ import annotations
 
 import hashlib
@@ -13,7 +14,12 @@ CRITERIA = [{"name": "edu", "direction": "higher"}, {"name": "ppl", "direction":
 
 
 def golden_uniform(doc_id: str, seed: int) -> float:
-    return int(hashlib.md5(f"{doc_id}:{seed}".encode()).hexdigest()[:13], 16) / 16 ** 13
+    """The draw's uniform, written from its definition in docs/SAMPLING.md."""
+    mask = 2 ** 64 - 1
+    z = int.from_bytes(hashlib.md5(doc_id.encode()).digest()[8:16], "little") ^ ((seed * 0x9E3779B97F4A7C15) & mask)
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+    return ((z ^ (z >> 31)) >> 12) / 2 ** 52
 
 
 def make_corpus(n_docs: int, n_domains: int, rng: np.random.Generator, *, ties: bool = True,
@@ -135,9 +141,3 @@ def reference_mixture(corpus: dict, params: list[dict], seed: int, normalization
             out[(param_set, doc)] = (r_all[i], s_all[i], int(copies[i]))
     return out
 
-
-def test_reference_share_convention():
-    # ties share the highest cumulative value; weights are tokens
-    shares = _share_at_or_below(np.array([3.0, 1.0, 1.0, 2.0]), np.array([1, 2, 3, 4]))
-    assert shares.tolist() == [1.0, 0.5, 0.5, 0.9]
-    assert _share_at_or_below(np.array([1.0, 2.0]), np.array([0, 0])).tolist() == [0.0, 0.0]
