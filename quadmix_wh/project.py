@@ -94,6 +94,16 @@ class Project:
         return str(value) if value is not None else None
 
     @property
+    def temp_directory(self) -> Path:
+        """Where DuckDB spills when a query outgrows memory_limit: `warehouse.temp_directory`,
+        by default a folder beside the warehouse file (never the caller's working directory)."""
+        raw = self.warehouse_settings.get("temp_directory")
+        if raw:
+            path = Path(str(raw))
+            return path if path.is_absolute() else self.root / path
+        return self.warehouse_path.with_name(self.warehouse_path.name + ".tmp")
+
+    @property
     def tokenizer_path(self) -> Path | None:
         raw = self.config.get("tokenizer")
         if not raw:

@@ -60,6 +60,7 @@ def _configure(con, project) -> None:
         con.execute(f"SET threads = {int(project.threads)}")
     if project.memory_limit:
         con.execute(f"SET memory_limit = {sql_literal(project.memory_limit)}")
+    con.execute(f"SET temp_directory = {sql_literal(str(project.temp_directory))}")
 
 
 def connect(project, read_only: bool = False):

@@ -135,3 +135,23 @@ def test_same_output_regardless_of_threads(tmp_path):
         cli(root, "run", "--threads", threads)
         tables.append(query(root, "select * from r"))  # stored row order included
     assert tables[0] == tables[1] and len(tables[0]) == 50000
+
+
+def test_spills_go_beside_the_warehouse_not_the_working_directory(tmp_path, monkeypatch):
+    from quadmix_wh import warehouse
+    from quadmix_wh.project import load_project
+    root = write_project(tmp_path / "p", {"models/a.sql": "select 1 as x"})
+    monkeypatch.chdir(tmp_path)
+    con = warehouse.connect(load_project(root))
+    try:
+        spill = con.execute("select current_setting('temp_directory')").fetchall()[0][0]
+    finally:
+        con.close()
+    assert spill == str(root / "wh.duckdb.tmp")
+    custom = write_project(tmp_path / "q", {"models/a.sql": "select 1 as x"},
+                           project_yml="name: q\nwarehouse: {path: wh.duckdb, temp_directory: spill}\n")
+    con = warehouse.connect(load_project(custom))
+    try:
+        assert con.execute("select current_setting('temp_directory')").fetchall()[0][0] == str(custom / "spill")
+    finally:
+        con.close()
