@@ -4,10 +4,11 @@ Importing this package registers the parameter validator with the engine's runne
 parameters stop `quadmix-wh run` before any table is built.
 """
 from .api import MixtureTotals, build_mixture, mixture_sql
+from .export import ExportError, export_mixture, verify_export
 from .params import ParamsError, validate_criteria, validate_params
 from .validator import register
 
 register()
 
-__all__ = ["MixtureTotals", "ParamsError", "build_mixture", "mixture_sql", "validate_criteria",
-           "validate_params"]
+__all__ = ["ExportError", "MixtureTotals", "ParamsError", "build_mixture", "export_mixture", "mixture_sql",
+           "validate_criteria", "validate_params", "verify_export"]
