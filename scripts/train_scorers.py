@@ -12,8 +12,12 @@ Reads ../shared/data/corpus relative to the repository root and writes, under da
 
 Every metric is computed on the saved artifacts through the same loaders the warehouse uses
 (quadmix_wh.scoring), on documents held out by a hash of their id (one in five), never trained on.
-Deterministic: fixed seeds, a hash-based split, fastText on one thread in a fresh process, torch
-on a fixed thread count, so the same corpus gives the same artifacts.
+Deterministic where the libraries allow: fixed seeds, a hash-based split, torch on a fixed thread
+count, fastText on one thread in fresh processes. fastText 0.9.2 itself is not deterministic on
+this platform (runs on the same input differ, some diverge or stop with NaN): each fastText model
+is the one two runs agreed on, or else the best of several runs by training accuracy, with a
+warning (quadmix_wh/scoring/build.py: train_fasttext), so the .ftz files may differ bit-wise
+between two invocations while their held-out metrics stay close.
 """
 from __future__ import annotations
 

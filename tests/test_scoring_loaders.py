@@ -58,7 +58,7 @@ def test_hf_classifier_id2label(checkpoints):
     names = ["science", "sports", "code"]
     assert out["label"] == [names[i] for i in probs.argmax(1)]
     np.testing.assert_allclose(out["confidence"], probs.max(1), rtol=1e-4)
-    assert len(set(out["label"])) >= 2
+    assert set(out["label"]) == set(names)  # every class wins for some texts
 
 
 def test_hf_loaders_check_the_head(checkpoints):
@@ -98,7 +98,10 @@ def test_unscorable_documents_get_null_and_a_reason(checkpoints):
     specs = [spec("edu", "hf_regression", checkpoints.regression, max_length=64),
              spec("q", "fasttext", checkpoints.fasttext, positive_label="__label__hq"),
              spec("ppl", "perplexity", checkpoints.causal_lm, max_length=64),
-             spec("ask", "askllm", checkpoints.causal_lm, max_length=128)]
+             # The default AskLLM prompt alone is longer than this tiny model's 128 positions
+             # (its 400-token vocabulary splits words finely), so a short question is used.
+             spec("ask", "askllm", checkpoints.causal_lm, max_length=128,
+                  prompt="Text:\n{text}\nIs this useful? ANSWER:")]
     for s in specs:
         out = run(s, BAD_TEXTS + ["a fine document."])
         first = next(iter(output_types(s)))
@@ -116,14 +119,21 @@ def test_fasttext_bin_probability_of_the_positive_label(checkpoints):
     out = run(s, hq + ["line one\nline two theorem\n\nproof"] + cc)
     model = fasttext.load_model(str(path))
     labels, probs = model.predict(["line one line two theorem proof"], k=-1, threshold=0.0)
-    assert out["prob"][10] == pytest.approx(dict(zip(labels[0], probs[0]))["__label__hq"], abs=1e-6)
+    # fastText's predict() adds 1e-5 to each probability (exp of log(p + 1e-5)); the scorer does not.
+    raw = dict(zip(labels[0], probs[0]))
+    assert out["prob"][10] == pytest.approx(raw["__label__hq"] - 1e-5, abs=1e-7)
+    assert sum(raw.values()) == pytest.approx(1.0 + 2e-5, abs=1e-6)
     assert min(out["prob"][:10]) > 0.5 > max(out["prob"][11:])
+    assert all(0.0 <= p <= 1.0 for p in out["prob"])
 
 
 def test_fasttext_classifier_mode_and_errors(checkpoints, tmp_path):
     s = spec("kind", "fasttext", checkpoints.fasttext)
     out = run(s, ["theorem proof energy", "cheap deal click"])
     assert out["label"] == ["hq", "cc"] and all(0.5 < c <= 1 for c in out["confidence"])
+    # A sure prediction must not read above 1 (fastText alone gives 1.00001 there).
+    sure = run(s, [" ".join(["theorem proof energy history research"] * 40)])
+    assert 0.99 < sure["confidence"][0] <= 1.0
     with pytest.raises(ScorerLoadError, match="__label__good"):
         scorer(spec("bad", "fasttext", checkpoints.fasttext, positive_label="__label__good"))
     junk = tmp_path / "junk.bin"

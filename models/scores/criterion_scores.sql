@@ -15,6 +15,7 @@
 {{ exceptions.raise_compiler_error("criterion '" ~ c['name'] ~ "' of vars.quadmix.criteria has no scorer output in models/scores/criterion_scores.sql; known: " ~ (outputs.keys() | list | join(', '))) }}
 {%- endif %}
 {%- set scorer, column = outputs[c['name']] %}
+{#- c['name'] comes from var(), so it prints as a quoted SQL literal ('edu'): no quotes here. #}
 SELECT s.doc_id, {{ c['name'] }} AS criterion, '{{ scorer }}' AS scorer,
        CAST(s."{{ column }}" AS DOUBLE) AS value, s.null_reason
   FROM {{ score(scorer, ref('documents')) }} AS s

@@ -1,6 +1,7 @@
 """fastText supervised `.bin` models (DCLM style), via the maintained `fasttext-numpy2-wheel`.
 
-With `settings.positive_label` (e.g. `__label__hq`) the output is `prob`, P(positive label);
+With `settings.positive_label` (e.g. `__label__hq`) the output is `prob`, P(positive label)
+(fastText's softmax probability, without the 1e-5 its predict() adds);
 without it the scorer is a classifier: `label` (without the `__label__` prefix) and `confidence`.
 `max_length` counts whitespace-separated words: fastText sees the first `max_length` words.
 """
@@ -43,6 +44,17 @@ class FastTextScorer(Scorer):
         lines = [prepare_text(t, self.spec.max_length) for t in texts]
         labels, probs = self.model.predict(lines, k=-1, threshold=0.0)
         if self.positive:
-            return {"prob": [float(dict(zip(ls, ps)).get(self.positive, 0.0)) for ls, ps in zip(labels, probs)]}
+            return {"prob": [probability(dict(zip(ls, ps)).get(self.positive)) for ls, ps in zip(labels, probs)]}
         return {"label": [ls[0].removeprefix(LABEL_PREFIX) for ls in labels],
-                "confidence": [float(ps[0]) for ps in probs]}
+                "confidence": [probability(ps[0]) for ps in probs]}
+
+
+# fastText's predict() returns exp(log(p + 1e-5)), i.e. the softmax probability plus 1e-5 (so a
+# sure prediction reads 1.00001). The scorer reports p itself, clipped to [0, 1] against rounding.
+FASTTEXT_LOG_EPSILON = 1e-5
+
+
+def probability(raw) -> float:
+    if raw is None:
+        return 0.0
+    return min(1.0, max(0.0, float(raw) - FASTTEXT_LOG_EPSILON))

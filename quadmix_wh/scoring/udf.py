@@ -34,7 +34,8 @@ def _register(con, spec) -> str:
     def run(texts: pa.Array) -> pa.StructArray:
         scorer = load_scorer(spec, scorer_fingerprint(spec))
         table = score_texts(scorer, texts.to_pylist(), types, spec.batch_size)
-        return pa.StructArray.from_arrays(table.columns, names=table.column_names)
+        return pa.StructArray.from_arrays([column.combine_chunks() for column in table.columns],
+                                          names=table.column_names)
 
     try:
         con.remove_function(name)  # re-registering on the same connection replaces the old one
