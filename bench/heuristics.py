@@ -1,15 +1,28 @@
-"""Heuristic filters in SQL against datatrove's Python filters, on the same real documents.
+"""Heuristic filters in SQL (macros/heuristics/) against datatrove's Python filters, same documents.
 
-    python -m bench.heuristics            # every document of ../shared/data/corpus
-    python -m bench.heuristics --quick    # a seeded 5,000-document sample
+    python -m bench.heuristics                 # every shippable document of ../shared/data/corpus
+    python -m bench.heuristics --sample 3000   # a seeded sample
+    python -m bench.heuristics --all-sources   # also the tests-and-benchmarks-only files
+
+The SQL is rendered by the project's own engine (quadmix_wh.rendering.Renderer over the
+repository's macros), exactly as models/scores/heuristic_signals.sql gets it.
 
 Both sides run on ONE thread (DuckDB `SET threads = 1`; datatrove's filters are plain Python
-loops). datatrove is the baseline measured in the same run: the printed ratio is
-SQL documents/s over datatrove documents/s. Also printed: how often the keep/drop decisions agree,
-per filter, and which reason pairs the disagreements come from.
+loops), on the same documents, in the same process and run. Printed per filter: SQL documents/s
+for that filter's signal set, datatrove documents/s for the filter, their ratio, and how often the
+keep/drop decisions agree (plus the reason pairs of the disagreements). Also printed: the SQL
+query that computes all four signal sets at once (what the model runs).
 
-datatrove (and spaCy, which its English word tokenizer uses: a blank pipeline, no model download)
-is a benchmark-only dependency: `pip install datatrove spacy`.
+datatrove and spaCy (its English word tokenizer: a blank pipeline, no model download) are
+benchmark-only dependencies, never the project's. Install them in a separate environment that
+can also import the project, e.g.:
+
+    python3.11 -m venv /tmp/dtvenv
+    echo "$PWD/.venv/lib/python3.11/site-packages" > /tmp/dtvenv/lib/python3.11/site-packages/project.pth
+    /tmp/dtvenv/bin/pip install datatrove spacy
+    /tmp/dtvenv/bin/python -m bench.heuristics
+
+Without datatrove the benchmark still times the SQL side and says why the comparison is missing.
 """
 
 from __future__ import annotations
@@ -18,24 +31,38 @@ import argparse
 import collections
 import gzip
 import json
+import platform
 import random
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
-import jinja2
 import pyarrow as pa
 
 REPO = Path(__file__).resolve().parents[1]
-MACRO_DIR = REPO / "macros" / "heuristics"
-CORPUS_DIR = Path("..") / "shared" / "data" / "corpus"
+DATA_DIR = REPO.parent / "shared" / "data"
 FILTERS = ("gopher_quality", "gopher_repetition", "c4_quality", "fineweb_quality")
 
 
-def load_corpus(corpus_dir: Path, sample: int | None, seed: int) -> list[dict]:
+def shippable_sources(data_dir: Path) -> set[str]:
+    """File stems whose 'may ship inside the product' column in the data README starts with yes."""
+    ship = set()
+    for line in (data_dir / "README.md").read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 5 and cells[0].startswith("corpus/"):
+            if cells[-1].lower().startswith("yes"):
+                ship.add(Path(cells[0]).name.split(".")[0])
+    return ship
+
+
+def load_corpus(data_dir: Path, sample: int | None, seed: int, all_sources: bool) -> list[dict]:
+    keep = None if all_sources else shippable_sources(data_dir)
     docs = []
-    for path in sorted(corpus_dir.glob("*.jsonl.gz")):
+    for path in sorted((data_dir / "corpus").glob("*.jsonl.gz")):
+        if keep is not None and path.name.split(".")[0] not in keep:
+            continue
         with gzip.open(path, "rt", encoding="utf-8") as lines:
             for line in lines:
                 record = json.loads(line)
@@ -45,24 +72,46 @@ def load_corpus(corpus_dir: Path, sample: int | None, seed: int) -> list[dict]:
     return docs
 
 
-def render_heuristics_sql(relation: str) -> str:
-    """The model's query, rendered with a plain Jinja environment from the macro files."""
-    macros = "".join(p.read_text(encoding="utf-8") for p in sorted(MACRO_DIR.rglob("*.sql")))
-    return jinja2.Environment().from_string(macros + f"{{{{ heuristic_signals('{relation}') }}}}").render()
+def render(call: str) -> str:
+    """Render a macro call with the project's engine (the repository's project and macros)."""
+    from quadmix_wh.project import load_project
+    from quadmix_wh.rendering import Renderer
+
+    renderer = Renderer(load_project(REPO), {})
+    return renderer.env.from_string("{{ " + call + " }}").render()
 
 
-def run_sql(docs: list[dict], threads: int) -> tuple[float, dict[str, dict]]:
+def run_sql(docs: list[dict], threads: int, repeat: int) -> tuple[dict[str, float], dict[str, dict]]:
+    """Seconds per query (best of `repeat`) and each document's four reasons (from the all-in-one query)."""
     con = duckdb.connect()
     con.execute(f"SET threads = {threads}")
+    con.execute("SET preserve_insertion_order = false")
     table = pa.table({"doc_id": [d["doc_id"] for d in docs], "text": [d["text"] for d in docs]})
     con.register("docs_arrow", table)
     con.execute("CREATE TABLE documents AS SELECT * FROM docs_arrow")
-    sql = render_heuristics_sql("documents")
-    start = time.perf_counter()
-    con.execute(f"CREATE TABLE heuristic_signals AS {sql}")
-    seconds = time.perf_counter() - start
+    con.unregister("docs_arrow")
+    queries = {name: render(f"{name}_filter('documents')") for name in FILTERS}
+    queries["all"] = render("heuristic_signals('documents')")
+    seconds = {}
+    for name, sql in queries.items():
+        best = float("inf")
+        for _ in range(repeat):
+            con.execute("DROP TABLE IF EXISTS out")
+            start = time.perf_counter()
+            con.execute(f"CREATE TABLE out AS {sql}")
+            best = min(best, time.perf_counter() - start)
+        seconds[name] = best
     columns = ["doc_id"] + [f"{f}_reason" for f in FILTERS]
-    rows = con.execute(f"SELECT {', '.join(columns)} FROM heuristic_signals").fetchall()
+    rows = con.execute(f"SELECT {', '.join(columns)} FROM out").fetchall()
+    # Each filter's own query must decide exactly as the all-in-one query does.
+    for name in FILTERS:
+        con.execute("DROP TABLE IF EXISTS one")
+        con.execute(f"CREATE TABLE one AS {queries[name]}")
+        differ = con.execute(f"SELECT count(*) FROM one JOIN out USING (doc_id) "
+                             f"WHERE one.{name}_reason IS DISTINCT FROM out.{name}_reason").fetchall()[0][0]
+        if differ:
+            sys.exit(f"BUG: {name}_filter() and heuristic_signals() disagree on {differ} documents")
+    con.close()
     return seconds, {r[0]: dict(zip(columns[1:], r[1:])) for r in rows}
 
 
@@ -82,9 +131,25 @@ def datatrove_filters():
     }
 
 
+def datatrove_unavailable() -> str | None:
+    """Why the datatrove side cannot run here, or None when it can."""
+    try:
+        import datatrove  # noqa: F401
+    except ImportError as exc:
+        return (f"datatrove is not importable ({exc}); it is a benchmark-only dependency: "
+                "install it with spaCy in a separate venv (see this module's docstring)")
+    try:
+        import spacy  # noqa: F401
+    except ImportError as exc:
+        return f"spaCy is not importable ({exc}); datatrove's English word tokenizer needs it"
+    return None
+
+
 def run_datatrove(docs: list[dict]) -> tuple[dict[str, float], dict[str, dict]]:
     from datatrove.data import Document
+    from datatrove.utils.word_tokenizers import load_word_tokenizer
 
+    load_word_tokenizer("en").word_tokenize("warm up")  # build the spaCy pipeline outside the timing
     seconds, reasons = {}, collections.defaultdict(dict)
     for name, flt in datatrove_filters().items():
         # A fresh Document per call: C4QualityFilter rewrites doc.text in place.
@@ -93,63 +158,145 @@ def run_datatrove(docs: list[dict]) -> tuple[dict[str, float], dict[str, dict]]:
         for doc in fresh:
             try:
                 verdict = flt.filter(doc)
-            except ZeroDivisionError:  # e.g. FineWeb's list ratio on a text with no words
-                verdict = (False, "error")
+            except ZeroDivisionError:  # FineWeb's list ratio on a text whose lines hold no word
+                verdict = (False, "error:ZeroDivisionError")
             reasons[doc.id][f"{name}_reason"] = None if verdict is True else verdict[1]
         seconds[name] = time.perf_counter() - start
     return seconds, reasons
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="a 5,000-document sample")
-    parser.add_argument("--sample", type=int, default=None, help="documents to sample (default: all)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--corpus", type=Path, default=CORPUS_DIR)
-    parser.add_argument("--show", type=int, default=4, help="disagreement examples to print per filter")
-    args = parser.parse_args(argv)
-    sample = args.sample or (5000 if args.quick else None)
-    if not args.corpus.is_dir():
-        sys.exit(f"corpus not found at {args.corpus} (run from the repository root)")
-    docs = load_corpus(args.corpus, sample, args.seed)
-    n_chars = sum(len(d["text"]) for d in docs)
-    print(f"{len(docs)} documents, {n_chars / 1e6:.1f} M characters; one thread on each side")
+def tokenizer_check(docs: list[dict], dt_reasons: dict[str, dict]) -> dict[str, float]:
+    """Gopher quality and repetition decisions of the SQL rules fed with spaCy's own tokens
+    (datatrove's word tokenizer) instead of hx_words: what is left is not tokenization."""
+    from datatrove.utils.word_tokenizers import load_word_tokenizer
 
-    sql_seconds, sql_reasons = run_sql(docs, threads=1)
-    dt_seconds, dt_reasons = run_datatrove(docs)
-    by_source = {d["doc_id"]: d["source"] for d in docs}
+    tokenizer = load_word_tokenizer("en")
+    con = duckdb.connect()
+    con.register("fed", pa.table({"doc_id": [d["doc_id"] for d in docs], "text": [d["text"] for d in docs],
+                                  "words": [tokenizer.word_tokenize(d["text"]) for d in docs]}))
+    con.execute("CREATE TABLE t AS SELECT doc_id, text, length(text) AS text_length, words, "
+                + render("hx_splitlines('text')") + " AS lines FROM fed")
+    sql = f"""
+        WITH s AS (SELECT doc_id, text_length, {render("gopher_quality_signals('text', 'words', 'lines')")},
+                     {render("gopher_repetition_line_signals('text_length', gopher_paragraphs('text'), gopher_newline_runs('text'))")}
+                   FROM t),
+        n AS ({render("gopher_ngram_signals('t', 'doc_id', 'words', 'text_length')")})
+        SELECT doc_id, {render("gopher_quality_reason()")}, {render("gopher_repetition_reason()")}
+        FROM (SELECT s.*, n.* EXCLUDE (doc_id) FROM s JOIN n USING (doc_id))"""
+    rows = con.execute(sql).fetchall()
+    con.close()
+    result = {}
+    for k, name in ((1, "gopher_quality"), (2, "gopher_repetition")):
+        same = sum((r[k] is None) == (dt_reasons[r[0]][f"{name}_reason"] is None) for r in rows)
+        result[name] = same / len(rows)
+    return result
 
-    dt_total = sum(dt_seconds.values())
-    print("\nthroughput (documents/s, 1 thread)")
-    print(f"  SQL, all signals + 4 decisions in one query: {len(docs) / sql_seconds:10.0f}  ({sql_seconds:.1f} s)")
-    for name in FILTERS:
-        print(f"  datatrove {name:<18}               {len(docs) / dt_seconds[name]:10.0f}  ({dt_seconds[name]:.1f} s)")
-    print(f"  datatrove, 4 filters one after another:     {len(docs) / dt_total:10.0f}  ({dt_total:.1f} s)")
-    print(f"  ratio SQL / datatrove (4 filters):          {dt_total / sql_seconds:10.1f}x")
 
-    print("\ndecision agreement (keep/drop)")
+def agreement(docs, sql_reasons, dt_reasons, show: int) -> dict[str, dict]:
+    by_id = {d["doc_id"]: d for d in docs}
+    report = {}
     for name in FILTERS:
         key = f"{name}_reason"
-        pairs = collections.Counter()
-        per_source = collections.Counter()
-        agree = 0
-        examples = []
+        pairs, per_source, examples = collections.Counter(), collections.Counter(), []
+        agree = same_reason = 0
         for doc_id, dt in dt_reasons.items():
             mine, theirs = sql_reasons[doc_id][key], dt[key]
+            same_reason += mine == theirs
             if (mine is None) == (theirs is None):
                 agree += 1
             else:
                 pairs[(theirs or "keep", mine or "keep")] += 1
-                per_source[by_source[doc_id]] += 1
+                per_source[by_id[doc_id]["source"]] += 1
                 examples.append(doc_id)
-        reason_match = sum(sql_reasons[i][key] == dt[key] for i, dt in dt_reasons.items())
-        print(f"  {name:<18} {agree / len(docs):7.2%}  ({len(docs) - agree} differ; same reason too: {reason_match / len(docs):.2%})")
-        for (theirs, mine), count in pairs.most_common(6):
-            print(f"      datatrove {theirs:<28} SQL {mine:<28} {count}")
-        if per_source:
-            print("      by source: " + ", ".join(f"{s} {c}" for s, c in per_source.most_common(6)))
-        for doc_id in examples[: args.show]:
-            print(f"      e.g. {doc_id}")
+        report[name] = {
+            "agree": agree / len(dt_reasons), "differ": len(dt_reasons) - agree,
+            "same_reason": same_reason / len(dt_reasons),
+            "kept_datatrove": sum(dt[key] is None for dt in dt_reasons.values()),
+            "kept_sql": sum(sql_reasons[i][key] is None for i in dt_reasons),
+            "pairs": [[t, m, c] for (t, m), c in pairs.most_common(8)],
+            "by_source": dict(per_source.most_common()),
+            "examples": examples[:show],
+        }
+    return report
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sample", type=int, default=None, help="documents to sample (default: all)")
+    parser.add_argument("--quick", action="store_true", help="same as --sample 3000")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data", type=Path, default=DATA_DIR, help="the shared data folder")
+    parser.add_argument("--all-sources", action="store_true",
+                        help="also the files that may not ship (tests and benchmarks only)")
+    parser.add_argument("--repeat", type=int, default=1, help="SQL timings: best of this many runs")
+    parser.add_argument("--show", type=int, default=4, help="disagreement examples to print per filter")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
+    parser.add_argument("--tokens-check", action="store_true",
+                        help="also run the Gopher rules in SQL on spaCy's tokens (separates tokenizer from rule differences)")
+    args = parser.parse_args(argv)
+    sample = args.sample or (3000 if args.quick else None)
+    if not (args.data / "corpus").is_dir():
+        sys.exit(f"corpus not found at {args.data / 'corpus'} (the shared folder sits beside the repository)")
+    docs = load_corpus(args.data, sample, args.seed, args.all_sources)
+    n_chars = sum(len(d["text"]) for d in docs)
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    print(f"{when}; {platform.machine()}, {platform.python_implementation()} {platform.python_version()}, "
+          f"duckdb {duckdb.__version__}")
+    print(f"{len(docs)} documents ({'all sources' if args.all_sources else 'shippable sources'}), "
+          f"{n_chars / 1e6:.1f} M characters; one thread on each side")
+
+    sql_seconds, sql_reasons = run_sql(docs, threads=1, repeat=args.repeat)
+    why_not = datatrove_unavailable()
+    if why_not:
+        print(f"\nNO DATATROVE COMPARISON: {why_not}")
+        dt_seconds, dt_reasons = {}, {}
+    else:
+        dt_seconds, dt_reasons = run_datatrove(docs)
+
+    n = len(docs)
+    print("\nthroughput, documents/s on 1 thread (SQL: that filter's signals + decision)")
+    print(f"  {'filter':<20}{'SQL':>10}{'datatrove':>12}{'ratio':>9}")
+    for name in FILTERS:
+        sql_rate = n / sql_seconds[name]
+        if name in dt_seconds:
+            dt_rate = n / dt_seconds[name]
+            print(f"  {name:<20}{sql_rate:10.0f}{dt_rate:12.0f}{sql_rate / dt_rate:8.1f}x")
+        else:
+            print(f"  {name:<20}{sql_rate:10.0f}{'-':>12}{'-':>9}")
+    all_rate = n / sql_seconds["all"]
+    if dt_seconds:
+        dt_all = n / sum(dt_seconds.values())
+        print(f"  {'all four':<20}{all_rate:10.0f}{dt_all:12.0f}{all_rate / dt_all:8.1f}x"
+              "   (SQL: one query; datatrove: the 4 filters one after another)")
+    else:
+        print(f"  {'all four':<20}{all_rate:10.0f}")
+
+    report = {}
+    if dt_reasons:
+        report = agreement(docs, sql_reasons, dt_reasons, args.show)
+        print("\ndecision agreement (keep/drop) with datatrove")
+        for name in FILTERS:
+            r = report[name]
+            print(f"  {name:<18} {r['agree']:8.2%}  ({r['differ']} differ; same reason too: {r['same_reason']:.2%}; "
+                  f"kept: datatrove {r['kept_datatrove']}, SQL {r['kept_sql']})")
+            for theirs, mine, count in r["pairs"]:
+                print(f"      datatrove {theirs:<28} SQL {mine:<28} {count}")
+            if r["by_source"]:
+                print("      by source: " + ", ".join(f"{s} {c}" for s, c in r["by_source"].items()))
+            for doc_id in r["examples"]:
+                print(f"      e.g. {doc_id}")
+    if dt_reasons and args.tokens_check:
+        report["with_spacy_tokens"] = tokenizer_check(docs, dt_reasons)
+        print("\nSQL rules fed with spaCy's tokens (datatrove's tokenizer) instead of hx_words:")
+        for name, rate in report["with_spacy_tokens"].items():
+            print(f"  {name:<18} {rate:8.2%} agreement")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({
+            "when": when, "documents": n, "characters": n_chars, "all_sources": args.all_sources,
+            "sql_docs_per_s": {k: n / v for k, v in sql_seconds.items()},
+            "datatrove_docs_per_s": {k: n / v for k, v in dt_seconds.items()},
+            "datatrove_missing": why_not, "agreement": report}, indent=2))
 
 
 if __name__ == "__main__":

@@ -32,7 +32,9 @@ list_transform(
     'stripped': {{ hx_strip('l') }},
     'line': regexp_replace({{ hx_strip('l') }}, '{{ c4_citation_pattern() }}', '', 'g')}),
   lambda x: {'line': x.line, 'verdict': case
-    when regexp_matches(x.stripped, '[^{{ hx_ws() }}]{1000}[^{{ hx_ws() }}]') then 'too_long_word'
+    when length(x.stripped) > 1000
+         and list_max(list_transform({{ hx_split_whitespace('x.stripped') }}, lambda w: length(w))) > 1000
+      then 'too_long_word'
     when not regexp_matches(x.line, '[.?!"\x{27}]$') or ends_with(x.line, '...') then 'no_terminal_punct'
     when len({{ hx_split_whitespace('x.stripped') }}) < 3 then 'too_few_words'
     when contains(lower(x.line), 'lorem ipsum') then 'lorem_ipsum'

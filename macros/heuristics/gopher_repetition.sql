@@ -19,104 +19,121 @@ regexp_split_to_array({{ text }}, '\n+')
     {{ hx_duplicate_chars(lines) }} / nullif({{ text_length }}, 0) as gopher_dup_line_char_frac
 {%- endmacro %}
 
-{#- N-gram repetition, computed per document on lists (no row per word, no join):
-    each n-gram is a 40-bit hash of its words' hashes packed with its 24-bit start position, so
-    sorting the packed keys groups equal n-grams, first occurrence first. An (n+1)-gram can only
-    repeat where its leading n-gram repeats, so level n+1 only looks at the positions in repeated
-    runs of level n: on ordinary text the work shrinks fast after n=2.
-    hx_ngram_key/hx_ngram_pos unpack; `s` is the sorted key list of the level. -#}
-{% macro hx_ngram_key(packed) -%}
-({{ packed }} >> 24)
+{#- N-gram repetition, computed per document on lists. Each lambda reads only its own element
+    (no captured list): the n-grams come from zipping n shifted slices of the word list, so the
+    work is one sort per document and n, linear otherwise.
+    An n-gram is packed in one UHUGEINT: its 64-bit word-sequence hash, then 32 bits of
+    (2^32 - 1 - start position), then 32 bits of its characters without separators. Sorting the
+    packed values groups equal n-grams with the FIRST occurrence LAST in its run, so "the next
+    element has the same hash" marks a repeat (an occurrence after the first). -#}
+{% macro hx_ngram_hash(x) -%}(({{ x }}) >> 64){%- endmacro %}
+{% macro hx_ngram_pos(x) -%}(4294967295 - ((({{ x }}) >> 32) & 4294967295::UHUGEINT)::BIGINT){%- endmacro %}
+{% macro hx_ngram_chars(x) -%}((({{ x }}) & 4294967295::UHUGEINT)::BIGINT){%- endmacro %}
+
+{% macro hx_ngrams(n, ws) -%}
+case when len({{ ws }}) >= {{ n }} then list_transform(list_zip(
+  {%- for k in range(1, n + 1) %}
+    {{ ws }}[{{ k }}:len({{ ws }}) - {{ n - k }}],
+  {%- endfor %}
+    range(1, len({{ ws }}) - {{ n - 2 }})),
+  lambda z: (hash({% for k in range(1, n + 1) %}z[{{ k }}].h{{ ", " if not loop.last }}{% endfor %})::UHUGEINT << 64)
+            | ((4294967295 - z[{{ n + 1 }}])::UHUGEINT << 32)
+            | ({% for k in range(1, n + 1) %}z[{{ k }}].l{{ " + " if not loop.last }}{% endfor %})::UHUGEINT)
+else [] end
 {%- endmacro %}
 
-{% macro hx_ngram_pos(packed) -%}
-({{ packed }} & 16777215)::BIGINT
+{#- Counter.most_common(1) of the sorted n-grams `s`: {cnt, q, c} of the most frequent, ties to
+    the earliest first occurrence (largest q = 2^32 - 1 - position). Runs end where the next hash
+    differs; a run's count is its end index minus the previous run's end index. -#}
+{% macro hx_ngram_run_ends(s) -%}
+list_filter(list_zip(range(1, len({{ s }}) + 1), {{ s }}, {{ s }}[2:]),
+            lambda z: z[3] is null or {{ hx_ngram_hash('z[2]') }} != {{ hx_ngram_hash('z[3]') }})
 {%- endmacro %}
 
-{#- Sorted packed keys of the n-grams starting at the candidate positions. -#}
-{% macro hx_ngram_sorted_keys(n, hashes, candidates) -%}
-list_sort(list_transform(list_filter({{ candidates }}, lambda p: p <= len({{ hashes }}) - {{ n - 1 }}),
-  lambda p: ((hash({% for k in range(n) %}{{ hashes }}[p + {{ k }}]{{ ", " if not loop.last }}{% endfor %}) >> 24) << 24) | p::UBIGINT))
+{% macro hx_ngram_most_common(s) -%}
+list_max(list_transform(
+  list_zip({{ hx_ngram_run_ends(s) }},
+           list_prepend(0, list_transform({{ hx_ngram_run_ends(s) }}, lambda z: z[1]))[:-2]),
+  lambda z: {'cnt': z[1][1] - z[2], 'q': ((z[1][2] >> 32) & 4294967295::UHUGEINT)::BIGINT,
+             'c': {{ hx_ngram_chars('z[1][2]') }}}))
 {%- endmacro %}
 
-{#- Positions whose n-gram occurs more than once (the next level's candidates). -#}
-{% macro hx_ngram_repeated_positions(s) -%}
-list_transform(list_filter(range(1, len({{ s }}) + 1),
-    lambda j: {{ hx_ngram_key(s ~ '[j]') }} = {{ hx_ngram_key(s ~ '[j - 1]') }}
-           or {{ hx_ngram_key(s ~ '[j]') }} = {{ hx_ngram_key(s ~ '[j + 1]') }}),
-  lambda j: {{ hx_ngram_pos(s ~ '[j]') }})
+{#- Every occurrence (first ones included) of the n-grams that occur more than once, from the
+    sorted n-grams `s`, as {e: packed n-gram, f: is the first occurrence}: the input of the
+    find_all_duplicate replay. -#}
+{% macro hx_ngram_repeated(s) -%}
+list_transform(
+  list_filter(list_zip({{ s }}, {{ s }}[2:], list_prepend(null, {{ s }})[:-2]),
+              lambda z: (z[2] is not null and {{ hx_ngram_hash('z[1]') }} = {{ hx_ngram_hash('z[2]') }})
+                     or (z[3] is not null and {{ hx_ngram_hash('z[1]') }} = {{ hx_ngram_hash('z[3]') }})),
+  lambda z: {'e': z[1], 'f': z[2] is null or {{ hx_ngram_hash('z[1]') }} != {{ hx_ngram_hash('z[2]') }}})
 {%- endmacro %}
 
-{#- Start positions (ascending) of n-grams that already occurred earlier. -#}
-{% macro hx_ngram_repeat_starts(s) -%}
-list_sort(list_transform(list_filter(range(2, len({{ s }}) + 1),
-    lambda j: {{ hx_ngram_key(s ~ '[j]') }} = {{ hx_ngram_key(s ~ '[j - 1]') }}),
-  lambda j: {{ hx_ngram_pos(s ~ '[j]') }}))
-{%- endmacro %}
-
-{#- Indexes in s where a run of equal n-grams begins. -#}
-{% macro hx_ngram_run_starts(s) -%}
-list_filter(range(1, len({{ s }}) + 1),
-  lambda j: j = 1 or {{ hx_ngram_key(s ~ '[j]') }} != {{ hx_ngram_key(s ~ '[j - 1]') }})
-{%- endmacro %}
-
-{#- Counter.most_common(1) over the runs: highest count, ties to the earliest first occurrence,
-    packed as count << 24 | (2^24 - 1 - first position) so list_max picks it. -#}
-{% macro hx_ngram_most_common(s, runs) -%}
-list_max(list_transform({{ runs }}, lambda r, i:
-  ((coalesce({{ runs }}[i + 1], len({{ s }}) + 1) - r)::UBIGINT << 24)
-  | (16777215 - {{ hx_ngram_pos(s ~ '[r]') }})::UBIGINT))
-{%- endmacro %}
-
-{#- len(" ".join(most common n-gram)) * its count; with no repeat at all the first n-gram wins.
-    NULL when the document has fewer than n words (datatrove skips the rule). -#}
-{% macro hx_ngram_top_chars(n, lengths, best) -%}
-case when len({{ lengths }}) >= {{ n }} then
-  greatest(1, ({{ best }} >> 24)::BIGINT)
-  * (list_sum({{ lengths }}[
-       case when ({{ best }} >> 24) > 1 then 16777215 - ({{ best }} & 16777215)::BIGINT else 1 end :
-       case when ({{ best }} >> 24) > 1 then 16777215 - ({{ best }} & 16777215)::BIGINT else 1 end + {{ n - 1 }}])
-     + {{ n - 1 }})
-end
-{%- endmacro %}
-
-{#- Characters (spaces excluded) of the words covered by repeated n-grams: each repeat start
-    covers its n words, up to the next repeat start. -#}
-{% macro hx_ngram_repeat_chars(n, lengths, starts) -%}
-coalesce(list_sum(list_transform({{ starts }}, lambda d, i:
-  list_sum({{ lengths }}[d : least(d + {{ n - 1 }}, coalesce({{ starts }}[i + 1] - 1, d + {{ n - 1 }}))]))), 0)
+{#- datatrove's find_all_duplicate, replayed exactly: a scan over word positions that, where the
+    n-gram starting there is already in its `unique` set, counts the n-gram's characters and jumps
+    n words (the n-grams jumped over are NOT added to the set), else adds it and steps one.
+    Only occurrences of repeated n-grams can change the outcome, so the replay is a list_reduce
+    over those, in position order. State: nx, the first position the scan can land on; ch, the
+    characters counted; pend, the hashes of n-grams whose first occurrence was jumped over and
+    that the scan has not landed on since (not in the set yet: their next landed occurrence is
+    a miss that adds them). pend stays tiny on real text, so each step is constant work. -#}
+{% macro hx_ngram_duplicate_chars(n, repeated) -%}
+list_reduce(
+  list_sort(list_transform({{ repeated }},
+    lambda r: {'p': {{ hx_ngram_pos('r.e') }}, 'k': {{ hx_ngram_hash('r.e') }}::UBIGINT,
+               'c': {{ hx_ngram_chars('r.e') }}, 'f': r.f})),
+  lambda acc, x: case
+    when x.p < acc.nx then
+      case when x.f then {'nx': acc.nx, 'ch': acc.ch, 'pend': list_append(acc.pend, x.k)} else acc end
+    when x.f then acc
+    when list_position(acc.pend, x.k) is not null then
+      {'nx': acc.nx, 'ch': acc.ch,
+       'pend': list_concat(acc.pend[:list_position(acc.pend, x.k) - 1], acc.pend[list_position(acc.pend, x.k) + 1:])}
+    else {'nx': x.p + {{ n }}, 'ch': acc.ch + x.c, 'pend': acc.pend} end,
+  {'nx': 0::BIGINT, 'ch': 0::BIGINT, 'pend': []::UBIGINT[]}).ch
 {%- endmacro %}
 
 {#- Top n-gram (n=2..4) and duplicated n-gram (n=5..10) character fractions per document.
     Top: datatrove takes Counter.most_common(1) -- the most frequent n-gram, ties going to the one
-    seen first -- and counts len(" ".join(ngram)) * occurrences.
-    Duplicated: the characters (spaces excluded) of words covered by an n-gram that already
-    occurred earlier in the document. datatrove finds these greedily (after a hit it jumps n words
-    and skips adding the n-grams it jumped over); the union of covered spans used here matches it
-    except around overlapping repeats (see docs/HEURISTICS.md).
+    seen first -- and counts len(" ".join(ngram)) * occurrences; NULL when the document has fewer
+    than n words (datatrove skips the rule).
+    Duplicated: the characters (separators excluded) that find_all_duplicate counts, replayed
+    exactly (hx_ngram_duplicate_chars).
     Returns doc_id plus gopher_top_{n}_gram_char_frac / gopher_dup_{n}_gram_char_frac. -#}
 {% macro gopher_ngram_signals(relation, id_column, words, text_length) -%}
-with hx_ngram_level_1 as (
+with hx_ngram_words as (
   select {{ id_column }} as doc_id, {{ text_length }} as text_length,
-      list_transform({{ words }}, lambda w: hash(w)) as hashes,
-      list_transform({{ words }}, lambda w: length(w)) as lengths,
-      range(1, len({{ words }}) + 1) as repeated_1
+      list_transform({{ words }}, lambda w: {'h': hash(w), 'l': length(w)::BIGINT}) as ws,
+      true as repeats
     from {{ relation }}
 )
+{#- An n-gram can only repeat where its leading (n-1)-gram does: a document with no repeated
+    (n-1)-gram skips level n (CASE evaluates a branch only for the rows that take it), and its
+    most common n-gram is then the first one, seen once. -#}
 {%- for n in range(2, 11) %},
+hx_ngram_sorted_{{ n }} as (
+  select doc_id, text_length, ws,
+    {%- for m in range(2, n) %}
+      {{ "gopher_top_" ~ m ~ "_gram_char_frac" if m <= 4 else "gopher_dup_" ~ m ~ "_gram_char_frac" }},
+    {%- endfor %}
+      case when repeats then list_sort({{ hx_ngrams(n, 'ws') | indent(8) }}) else [] end as s
+    from {{ "hx_ngram_words" if n == 2 else "hx_ngram_level_" ~ (n - 1) }}
+),
 hx_ngram_level_{{ n }} as (
-  select * exclude (repeated_{{ n - 1 }}),
-      {{ hx_ngram_sorted_keys(n, 'hashes', 'repeated_' ~ (n - 1)) }} as s{{ n }},
-      {{ hx_ngram_repeated_positions('s' ~ n) }} as repeated_{{ n }},
-      {%- if n <= 4 %}
-      {{ hx_ngram_run_starts('s' ~ n) }} as runs{{ n }},
-      {{ hx_ngram_most_common('s' ~ n, 'runs' ~ n) }} as best{{ n }},
-      {{ hx_ngram_top_chars(n, 'lengths', 'coalesce(best' ~ n ~ ', 0::UBIGINT)') }} / nullif(text_length, 0) as gopher_top_{{ n }}_gram_char_frac
-      {%- else %}
-      {{ hx_ngram_repeat_starts('s' ~ n) }} as starts{{ n }},
-      {{ hx_ngram_repeat_chars(n, 'lengths', 'starts' ~ n) }} / nullif(text_length, 0) as gopher_dup_{{ n }}_gram_char_frac
-      {%- endif %}
-    from hx_ngram_level_{{ n - 1 }}
+  select * exclude (s{{ ", best" if n <= 4 }}),
+      len(list_filter(list_zip(s, s[2:]), lambda z: {{ hx_ngram_hash('z[1]') }} = {{ hx_ngram_hash('z[2]') }})) > 0
+        as repeats,
+    {%- if n <= 4 %}
+      case when len(ws) < {{ n }} then null
+           when len(s) > 0 then best.cnt * (best.c + {{ n - 1 }})
+           else list_sum(list_transform(ws[1:{{ n }}], lambda w: w.l)) + {{ n - 1 }}
+      end / nullif(text_length, 0) as gopher_top_{{ n }}_gram_char_frac
+    from (select *, {{ hx_ngram_most_common('s') | indent(18) }} as best from hx_ngram_sorted_{{ n }})
+    {%- else %}
+      case when len(s) > 0 then {{ hx_ngram_duplicate_chars(n, hx_ngram_repeated('s')) | indent(8) }} else 0 end
+        / nullif(text_length, 0) as gopher_dup_{{ n }}_gram_char_frac
+    from hx_ngram_sorted_{{ n }}
+    {%- endif %}
 )
 {%- endfor %}
 select doc_id,
