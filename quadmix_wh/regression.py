@@ -9,12 +9,19 @@ refit on all rows with the same settings (fixed rounds, no early stopping, so no
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
-import lightgbm as lgb
+
+# LightGBM's OpenMP threads spin while they wait by default; on a machine whose cores are busy
+# with other work (simulation workers, other jobs) that made a 2-thread fit 5-30x slower than a
+# 1-thread one. Passive waiting must be set before libgomp starts, i.e. before lightgbm loads;
+# an explicit OMP_WAIT_POLICY from the environment wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+import lightgbm as lgb  # noqa: E402
 import numpy as np
 from scipy.stats import spearmanr
 
@@ -29,8 +36,8 @@ NON_FEATURE_COLUMNS = {"param_set", "doc_id", "id", "status", "seed", "data_seed
 NUMERIC_TYPES = ("DOUBLE", "FLOAT", "REAL", "DECIMAL", "INTEGER", "BIGINT", "SMALLINT", "TINYINT",
                  "HUGEINT", "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT")
 FIT_DEFAULTS = {"test_fraction": 0.2, "seed": 0, "num_boost_round": 300, "learning_rate": 0.05,
-                "num_leaves": 15, "min_data_in_leaf": 5, "feature_fraction": 0.8, "ridge_alpha": 1.0,
-                "num_threads": 2}
+                "num_leaves": 15, "min_data_in_leaf": 5, "feature_fraction": 0.8, "max_bin": 63,
+                "ridge_alpha": 1.0, "num_threads": 2}
 
 
 
@@ -140,13 +147,14 @@ def lgb_params(settings: dict) -> dict:
     return {"objective": "regression", "learning_rate": settings["learning_rate"],
             "num_leaves": settings["num_leaves"], "min_data_in_leaf": settings["min_data_in_leaf"],
             "feature_fraction": settings["feature_fraction"], "lambda_l2": 1.0,
-            "seed": settings["seed"], "deterministic": True, "force_col_wise": True,
-            "num_threads": settings["num_threads"], "verbosity": -1, "min_data_in_bin": 1}
+            "max_bin": settings["max_bin"], "seed": settings["seed"], "deterministic": True,
+            "force_col_wise": True, "num_threads": settings["num_threads"], "verbosity": -1,
+            "min_data_in_bin": 1}
 
 
 def train_lgb(X, y, names, settings: dict) -> lgb.Booster:
     data = lgb.Dataset(X, y, feature_name=[f"f{i}" for i in range(len(names))], free_raw_data=False,
-                       params={"min_data_in_bin": 1, "verbosity": -1})
+                       params={"min_data_in_bin": 1, "max_bin": settings["max_bin"], "verbosity": -1})
     return lgb.train(lgb_params(settings), data, num_boost_round=settings["num_boost_round"])
 
 
@@ -182,6 +190,8 @@ def check_settings(settings: dict) -> dict:
     for key in ("num_boost_round", "num_leaves", "min_data_in_leaf", "num_threads"):
         if isinstance(merged[key], bool) or not isinstance(merged[key], int) or merged[key] <= 0:
             raise FitError(f"{key}: must be a positive integer, got {merged[key]!r}")
+    if isinstance(merged["max_bin"], bool) or not isinstance(merged["max_bin"], int) or merged["max_bin"] < 2:
+        raise FitError(f"max_bin: must be an integer >= 2, got {merged['max_bin']!r}")
     return merged
 
 

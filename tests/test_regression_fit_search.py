@@ -61,6 +61,7 @@ def test_fit_on_table_with_chosen_features_is_deterministic(tmp_path):
     ({"table": "t", "target": "loss", "features": ["zzz"]}, "--features"),
     ({"table": "t", "target": "loss", "features": ["label"]}, "not numeric"),
     ({"table": "t", "target": "loss", "settings": {"test_fraction": 1.5}}, "test_fraction"),
+    ({"table": "t", "target": "loss", "settings": {"max_bin": 1}}, "max_bin"),
 ])
 def test_fit_errors_name_the_field(kwargs, needle):
     con = duckdb.connect()

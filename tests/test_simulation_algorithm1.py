@@ -76,6 +76,8 @@ def test_sampled_params_pass_the_sampling_validator():
     ("proxy", {"hidden_size": 30, "num_hidden_layers": 1, "num_attention_heads": 4,
                "intermediate_size": 8}, "divisible"),
     ("bogus", 1, "unknown key"),
+    ("fit", {"max_bin": 1}, "fit.max_bin"),
+    ("fit", {"num_threads": 0}, "fit.num_threads"),
 ])
 def test_bad_config_names_the_field(field, value, needle):
     with pytest.raises(SimulationConfigError, match=needle):

@@ -120,6 +120,17 @@ def test_invalid_inputs_rejected_before_training(tmp_path):
     assert not con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name='sim_results'").fetchone()[0]
 
 
+def test_corpus_without_tokens_is_rejected_before_training(tmp_path):
+    from quadmix_wh.simulation.inputs import ProjectInputs, prepare_mixtures
+    con, _, _ = make_warehouse(tmp_path)
+    con.execute("UPDATE documents SET n_tokens = 0")
+    inputs = ProjectInputs.from_vars({"criteria": CRITERIA})
+    with pytest.raises(SimulationConfigError, match="'documents' holds no tokens"):
+        prepare_mixtures(con, tiny_config(), inputs)
+    assert not con.execute("SELECT count(*) FROM information_schema.tables "
+                           "WHERE table_name IN ('sim_param_sets', 'sim_mixture', 'sim_results')").fetchall()[0][0]
+
+
 def test_changed_config_conflicts_unless_fresh(tmp_path):
     con, _, store = make_warehouse(tmp_path)
     cfg = tiny_config(n_param_sets=2)

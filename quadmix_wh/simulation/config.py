@@ -60,7 +60,7 @@ DEFAULTS: dict = {
               "intermediate_size": 352, "tie_word_embeddings": True},
     "fit": {"target": None, "test_fraction": 0.2, "seed": 0, "num_boost_round": 300,
             "learning_rate": 0.05, "num_leaves": 15, "min_data_in_leaf": 5,
-            "feature_fraction": 0.8, "ridge_alpha": 1.0, "num_threads": 2},
+            "feature_fraction": 0.8, "max_bin": 63, "ridge_alpha": 1.0, "num_threads": 2},
     "search": {"n_candidates": 100000, "top_k": 10, "seed": 1, "fit": "default"},
     "experiment": {"proxy": {"hidden_size": 256, "num_hidden_layers": 2, "num_attention_heads": 4,
                              "intermediate_size": 704, "tie_word_embeddings": True},
@@ -200,8 +200,10 @@ def _validate_fit_search(values: dict) -> None:
         _fail("fit.target", f"must be a column name, got {fit['target']!r}")
     if not _is_number(fit["test_fraction"]) or not 0 < fit["test_fraction"] < 1:
         _fail("fit.test_fraction", f"must be in (0, 1), got {fit['test_fraction']!r}")
-    for field in ("num_boost_round", "num_leaves", "min_data_in_leaf", "num_threads"):
+    for field in ("num_boost_round", "num_leaves", "min_data_in_leaf", "num_threads", "max_bin"):
         _positive_int(fit, field, prefix="fit.")
+    if fit["max_bin"] < 2:
+        _fail("fit.max_bin", f"must be at least 2, got {fit['max_bin']!r}")
     for field in ("learning_rate", "feature_fraction"):
         _positive_number(fit, field, prefix="fit.")
     _positive_number(fit, "ridge_alpha", allow_zero=True, prefix="fit.")

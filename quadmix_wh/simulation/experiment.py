@@ -243,7 +243,9 @@ def plot(report: ExperimentReport, path: Path) -> Path:
         span = max(means.max() - means.min(), 1e-3)
         ax.set_ylim(means.min() - 1.5 * span, means.max() + 1.0 * span)
         ax.set_ylabel(f"loss on {target} (lower is better)")
-        ax.set_title(f"same token budget, proxy {report.proxy_parameters / 1e6:.1f}M params")
+        size = (f"{report.proxy_parameters / 1e6:.1f}M" if report.proxy_parameters >= 100_000
+                else f"{report.proxy_parameters:,}")
+        ax.set_title(f"same token budget, proxy of {size} parameters")
         ax.tick_params(axis="x", rotation=30)
     fig.tight_layout()
     path = Path(path)
