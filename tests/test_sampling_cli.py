@@ -13,10 +13,9 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
-from quadmix_wh.cli import main
 from quadmix_wh.sampling.export import verify_export
+from test_engine_support import cli, query
 
 REPO = Path(__file__).resolve().parent.parent
 DOMAINS = ("news", "code", "forum")
@@ -63,21 +62,6 @@ def write_project(root: Path, n_docs: int = 400, seed: int = 0, quadmix: dict | 
               "models": {"tinymix": {"+materialized": "table"}}}
     (root / "project.yml").write_text(json.dumps(config, indent=2))
     return root
-
-
-def cli(root: Path, *args: str, expect: int | None = 0):
-    result = CliRunner().invoke(main, [*args, "--project-dir", str(root)])
-    if expect is not None:
-        assert result.exit_code == expect, f"exit {result.exit_code}\n{result.output}\n{result.exception!r}"
-    return result
-
-
-def query(root: Path, sql: str):
-    con = duckdb.connect(str(root / "wh.duckdb"), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def tables(root: Path) -> set[str]:

@@ -15,11 +15,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from click.testing import CliRunner
 
-from quadmix_wh.cli import main
 from quadmix_wh.tokenizer import train_bpe
 from test_simulation_kit import one_torch_thread, small_corpus  # noqa: F401
+from test_engine_support import cli, query
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -87,21 +86,6 @@ def write_tiny_project(root: Path, n_per_domain: int = 20, simulation: dict | No
     }
     (root / "project.yml").write_text(json.dumps(config, indent=2))
     return root
-
-
-def cli(root: Path, *args: str, expect: int | None = 0):
-    result = CliRunner().invoke(main, [*args, "--project-dir", str(root)])
-    if expect is not None:
-        assert result.exit_code == expect, f"exit {result.exit_code}\n{result.output}\n{result.exception!r}"
-    return result
-
-
-def query(root: Path, sql: str):
-    con = duckdb.connect(str(root / "wh.duckdb"), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 @pytest.fixture(scope="module")
