@@ -3,6 +3,7 @@
     python -m bench.heuristics                 # every shippable document of ../shared/data/corpus
     python -m bench.heuristics --sample 3000   # a seeded sample
     python -m bench.heuristics --all-sources   # also the tests-and-benchmarks-only files
+    python -m bench.heuristics --filters gopher_repetition   # time and compare only these filters
 
 The SQL is rendered by the project's own engine (quadmix_wh.rendering.Renderer over the
 repository's macros), exactly as models/scores/heuristic_signals.sql gets it.
@@ -81,8 +82,10 @@ def render(call: str) -> str:
     return renderer.env.from_string("{{ " + call + " }}").render()
 
 
-def run_sql(docs: list[dict], threads: int, repeat: int) -> tuple[dict[str, float], dict[str, dict]]:
-    """Seconds per query (best of `repeat`) and each document's four reasons (from the all-in-one query)."""
+def run_sql(docs: list[dict], threads: int, repeat: int,
+            filters: tuple[str, ...] = FILTERS) -> tuple[dict[str, float], dict[str, dict]]:
+    """Seconds per query (best of `repeat`) and each document's reasons: from the all-in-one query
+    when every filter runs, else (a subset, no all-in-one query) from each filter's own query."""
     con = duckdb.connect()
     con.execute(f"SET threads = {threads}")
     con.execute("SET preserve_insertion_order = false")
@@ -90,8 +93,10 @@ def run_sql(docs: list[dict], threads: int, repeat: int) -> tuple[dict[str, floa
     con.register("docs_arrow", table)
     con.execute("CREATE TABLE documents AS SELECT * FROM docs_arrow")
     con.unregister("docs_arrow")
-    queries = {name: render(f"{name}_filter('documents')") for name in FILTERS}
-    queries["all"] = render("heuristic_signals('documents')")
+    queries = {name: render(f"{name}_filter('documents')") for name in filters}
+    everything = tuple(filters) == FILTERS
+    if everything:
+        queries["all"] = render("heuristic_signals('documents')")
     seconds = {}
     for name, sql in queries.items():
         best = float("inf")
@@ -101,6 +106,16 @@ def run_sql(docs: list[dict], threads: int, repeat: int) -> tuple[dict[str, floa
             con.execute(f"CREATE TABLE out AS {sql}")
             best = min(best, time.perf_counter() - start)
         seconds[name] = best
+        if not everything:
+            con.execute(f"DROP TABLE IF EXISTS out_{name}")
+            con.execute(f"ALTER TABLE out RENAME TO out_{name}")
+    if not everything:
+        reasons = collections.defaultdict(dict)
+        for name in filters:
+            for doc_id, reason in con.execute(f"SELECT doc_id, {name}_reason FROM out_{name}").fetchall():
+                reasons[doc_id][f"{name}_reason"] = reason
+        con.close()
+        return seconds, dict(reasons)
     columns = ["doc_id"] + [f"{f}_reason" for f in FILTERS]
     rows = con.execute(f"SELECT {', '.join(columns)} FROM out").fetchall()
     # Each filter's own query must decide exactly as the all-in-one query does.
@@ -145,13 +160,15 @@ def datatrove_unavailable() -> str | None:
     return None
 
 
-def run_datatrove(docs: list[dict]) -> tuple[dict[str, float], dict[str, dict]]:
+def run_datatrove(docs: list[dict], filters: tuple[str, ...] = FILTERS) -> tuple[dict[str, float], dict[str, dict]]:
     from datatrove.data import Document
     from datatrove.utils.word_tokenizers import load_word_tokenizer
 
     load_word_tokenizer("en").word_tokenize("warm up")  # build the spaCy pipeline outside the timing
     seconds, reasons = {}, collections.defaultdict(dict)
     for name, flt in datatrove_filters().items():
+        if name not in filters:
+            continue
         # A fresh Document per call: C4QualityFilter rewrites doc.text in place.
         fresh = [Document(text=d["text"], id=d["doc_id"]) for d in docs]
         start = time.perf_counter()
@@ -192,10 +209,10 @@ def tokenizer_check(docs: list[dict], dt_reasons: dict[str, dict]) -> dict[str, 
     return result
 
 
-def agreement(docs, sql_reasons, dt_reasons, show: int) -> dict[str, dict]:
+def agreement(docs, sql_reasons, dt_reasons, show: int, filters: tuple[str, ...] = FILTERS) -> dict[str, dict]:
     by_id = {d["doc_id"]: d for d in docs}
     report = {}
-    for name in FILTERS:
+    for name in filters:
         key = f"{name}_reason"
         pairs, per_source, examples = collections.Counter(), collections.Counter(), []
         agree = same_reason = 0
@@ -231,10 +248,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=1, help="SQL timings: best of this many runs")
     parser.add_argument("--show", type=int, default=4, help="disagreement examples to print per filter")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
+    parser.add_argument("--filters", nargs="+", choices=FILTERS, default=list(FILTERS),
+                        help="time and compare only these filters (default: all four, plus the all-in-one query)")
     parser.add_argument("--tokens-check", action="store_true",
                         help="also run the Gopher rules in SQL on spaCy's tokens (separates tokenizer from rule differences)")
     args = parser.parse_args(argv)
     sample = args.sample or (3000 if args.quick else None)
+    filters = tuple(name for name in FILTERS if name in args.filters)
     if not (args.data / "corpus").is_dir():
         sys.exit(f"corpus not found at {args.data / 'corpus'} (the shared folder sits beside the repository)")
     docs = load_corpus(args.data, sample, args.seed, args.all_sources)
@@ -245,37 +265,37 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{len(docs)} documents ({'all sources' if args.all_sources else 'shippable sources'}), "
           f"{n_chars / 1e6:.1f} M characters; one thread on each side")
 
-    sql_seconds, sql_reasons = run_sql(docs, threads=1, repeat=args.repeat)
+    sql_seconds, sql_reasons = run_sql(docs, threads=1, repeat=args.repeat, filters=filters)
     why_not = datatrove_unavailable()
     if why_not:
         print(f"\nNO DATATROVE COMPARISON: {why_not}")
         dt_seconds, dt_reasons = {}, {}
     else:
-        dt_seconds, dt_reasons = run_datatrove(docs)
+        dt_seconds, dt_reasons = run_datatrove(docs, filters)
 
     n = len(docs)
     print("\nthroughput, documents/s on 1 thread (SQL: that filter's signals + decision)")
     print(f"  {'filter':<20}{'SQL':>10}{'datatrove':>12}{'ratio':>9}")
-    for name in FILTERS:
+    for name in filters:
         sql_rate = n / sql_seconds[name]
         if name in dt_seconds:
             dt_rate = n / dt_seconds[name]
             print(f"  {name:<20}{sql_rate:10.0f}{dt_rate:12.0f}{sql_rate / dt_rate:8.1f}x")
         else:
             print(f"  {name:<20}{sql_rate:10.0f}{'-':>12}{'-':>9}")
-    all_rate = n / sql_seconds["all"]
-    if dt_seconds:
+    all_rate = n / sql_seconds["all"] if "all" in sql_seconds else None  # None: a --filters subset
+    if all_rate is not None and dt_seconds:
         dt_all = n / sum(dt_seconds.values())
         print(f"  {'all four':<20}{all_rate:10.0f}{dt_all:12.0f}{all_rate / dt_all:8.1f}x"
               "   (SQL: one query; datatrove: the 4 filters one after another)")
-    else:
+    elif all_rate is not None:
         print(f"  {'all four':<20}{all_rate:10.0f}")
 
     report = {}
     if dt_reasons:
-        report = agreement(docs, sql_reasons, dt_reasons, args.show)
+        report = agreement(docs, sql_reasons, dt_reasons, args.show, filters)
         print("\ndecision agreement (keep/drop) with datatrove")
-        for name in FILTERS:
+        for name in filters:
             r = report[name]
             print(f"  {name:<18} {r['agree']:8.2%}  ({r['differ']} differ; same reason too: {r['same_reason']:.2%}; "
                   f"kept: datatrove {r['kept_datatrove']}, SQL {r['kept_sql']})")
@@ -285,7 +305,9 @@ def main(argv: list[str] | None = None) -> None:
                 print("      by source: " + ", ".join(f"{s} {c}" for s, c in r["by_source"].items()))
             for doc_id in r["examples"]:
                 print(f"      e.g. {doc_id}")
-    if dt_reasons and args.tokens_check:
+    if dt_reasons and args.tokens_check and not {"gopher_quality", "gopher_repetition"} <= set(filters):
+        print("\n--tokens-check needs both Gopher filters in --filters; skipped")
+    elif dt_reasons and args.tokens_check:
         report["with_spacy_tokens"] = tokenizer_check(docs, dt_reasons)
         print("\nSQL rules fed with spaCy's tokens (datatrove's tokenizer) instead of hx_words:")
         for name, rate in report["with_spacy_tokens"].items():

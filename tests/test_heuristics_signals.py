@@ -323,6 +323,60 @@ def test_ngram_fractions_on_seeded_documents_with_repeated_phrases(render):
         assert got[doc_id]["gopher_repetition_reason"] == ref_gopher_repetition_reason(expected), doc_id
 
 
+def _long_repetitive_documents(seed: int, count: int) -> dict[str, str]:
+    """Code-like documents of a few thousand words from a small vocabulary, with many copied
+    phrases: thousands of repeated n-grams, first occurrences jumped over by the
+    find_all_duplicate scan, and lists of very different lengths in one batch."""
+    rng = random.Random(seed)
+    vocab = ["def", "return", "(", ")", ":", "self", "x", "=", "+", "1", "if", "else", "for", "in",
+             "range", "n", ",", "print", "value", "None"]
+    texts = {}
+    for i in range(count):
+        words = [rng.choice(vocab) for _ in range(rng.randrange(200, 4000))]
+        for _ in range(rng.randrange(5, 60)):
+            start = rng.randrange(len(words))
+            phrase = words[start:start + rng.randrange(3, 25)]
+            at = rng.randrange(len(words) + 1)
+            words[at:at] = phrase
+        texts[f"long{i}"] = " ".join(words)
+    texts["short"] = "one two three four five six"
+    texts["words_once"] = " ".join(f"w{i}" for i in range(300))
+    return texts
+
+
+def test_ngram_fractions_on_long_repetitive_documents(render):
+    texts = _long_repetitive_documents(11, 12)
+    got = run(render, texts, "gopher_repetition_filter('docs')")
+    for doc_id, text in texts.items():
+        expected = ref_gopher_repetition(text)
+        for n in range(2, 11):
+            column = f"gopher_top_{n}_gram_char_frac" if n <= 4 else f"gopher_dup_{n}_gram_char_frac"
+            assert got[doc_id][column] == pytest.approx(expected[column]), (doc_id, column)
+        assert got[doc_id]["gopher_repetition_reason"] == ref_gopher_repetition_reason(expected), doc_id
+
+
+def test_ngram_signals_keep_documents_apart_and_do_not_depend_on_threads(render):
+    """N-grams are keyed by document: two documents with the same text do not make each other's
+    n-grams repeat. Results are the same with one and with two DuckDB threads."""
+    texts = _long_repetitive_documents(5, 6)
+    texts["twin_a"] = texts["twin_b"] = " ".join(f"w{i}" for i in range(40))
+    results = []
+    for threads in (1, 2):
+        con = duckdb.connect()
+        try:
+            con.execute(f"SET threads = {threads}")
+            con.execute("CREATE TABLE docs (doc_id VARCHAR, text VARCHAR)")
+            con.executemany("INSERT INTO docs VALUES (?, ?)", list(texts.items()))
+            results.append(sorted(con.execute(render("gopher_repetition_filter('docs')")).fetchall()))
+        finally:
+            con.close()
+    assert results[0] == results[1]
+    got = run(render, texts, "gopher_repetition_filter('docs')")
+    for doc_id in ("twin_a", "twin_b"):
+        assert got[doc_id]["gopher_dup_5_gram_char_frac"] == 0
+        assert got[doc_id]["gopher_top_2_gram_char_frac"] == pytest.approx(len("w0 w1") / len(texts[doc_id]))
+
+
 C4_DOCS = {
     "prose": PROSE,
     "lorem": PROSE + "Lorem ipsum dolor sit amet, consectetur.\n",

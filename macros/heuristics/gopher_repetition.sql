@@ -19,78 +19,44 @@ regexp_split_to_array({{ text }}, '\n+')
     {{ hx_duplicate_chars(lines) }} / nullif({{ text_length }}, 0) as gopher_dup_line_char_frac
 {%- endmacro %}
 
-{#- N-gram repetition, computed per document on lists. Each lambda reads only its own element
-    (no captured list): the n-grams come from zipping n shifted slices of the word list, so the
-    work is one sort per document and n, linear otherwise.
-    An n-gram is packed in one UHUGEINT: its 64-bit word-sequence hash, then 32 bits of
-    (2^32 - 1 - start position), then 32 bits of its characters without separators. Sorting the
-    packed values groups equal n-grams with the FIRST occurrence LAST in its run, so "the next
-    element has the same hash" marks a repeat (an occurrence after the first). -#}
-{% macro hx_ngram_hash(x) -%}(({{ x }}) >> 64){%- endmacro %}
-{% macro hx_ngram_pos(x) -%}(4294967295 - ((({{ x }}) >> 32) & 4294967295::UHUGEINT)::BIGINT){%- endmacro %}
-{% macro hx_ngram_chars(x) -%}((({{ x }}) & 4294967295::UHUGEINT)::BIGINT){%- endmacro %}
-
-{% macro hx_ngrams(n, ws) -%}
-case when len({{ ws }}) >= {{ n }} then list_transform(list_zip(
-  {%- for k in range(1, n + 1) %}
-    {{ ws }}[{{ k }}:len({{ ws }}) - {{ n - k }}],
-  {%- endfor %}
-    range(1, len({{ ws }}) - {{ n - 2 }})),
-  lambda z: (hash({% for k in range(1, n + 1) %}z[{{ k }}].h{{ ", " if not loop.last }}{% endfor %})::UHUGEINT << 64)
-            | ((4294967295 - z[{{ n + 1 }}])::UHUGEINT << 32)
-            | ({% for k in range(1, n + 1) %}z[{{ k }}].l{{ " + " if not loop.last }}{% endfor %})::UHUGEINT)
-else [] end
+{#- N-gram repetition. The per-document list formulation (one sorted n-gram list per document
+    and n, a list_reduce replay) spent its time in long documents: list_sort and list_reduce cost
+    far more per element than DuckDB's vectorized operators, and list_reduce runs one interpreted
+    step per element of the longest list in a batch. So the n-grams are rows here:
+      - every word becomes a 64-bit value, its hash with the low 24 bits replaced by its length
+        (capped at 2^24 - 1), so a row carries identity and characters in one column;
+      - one row per word position holds the words at positions p .. p+9 (shifted unnests);
+      - level n keeps only the positions whose (n-1)-gram repeats (an n-gram can only repeat where
+        its leading (n-1)-gram does), extends their key by one word (hash(key, next word)), and
+        finds the repeated n-grams with a hash aggregate (count > 1) joined back;
+      - top n-gram (n = 2..4): the most frequent repeated n-gram per document, ties to the earliest
+        first occurrence; with no repeated n-gram it is the first n-gram, seen once;
+      - duplicated n-grams (n = 5..10): find_all_duplicate replayed over the occurrences of the
+        repeated n-grams only (the others are always new when the scan lands on them).
+    Word identity is therefore a 40-bit hash plus the length, n-gram identity a 64-bit hash of
+    those; a collision would merge two n-grams (not seen on the corpus). -#}
+{% macro hx_ngram_word_value(w) -%}
+((hash({{ w }}) >> 24 << 24) | least(length({{ w }}), 16777215)::UBIGINT)
 {%- endmacro %}
+{% macro hx_ngram_len(v) -%}(({{ v }}) & 16777215::UBIGINT)::INTEGER{%- endmacro %}
 
-{#- Counter.most_common(1) of the sorted n-grams `s`: {cnt, q, c} of the most frequent, ties to
-    the earliest first occurrence (largest q = 2^32 - 1 - position). Runs end where the next hash
-    differs; a run's count is its end index minus the previous run's end index. -#}
-{% macro hx_ngram_run_ends(s) -%}
-list_filter(list_zip(range(1, len({{ s }}) + 1), {{ s }}, {{ s }}[2:]),
-            lambda z: z[3] is null or {{ hx_ngram_hash('z[2]') }} != {{ hx_ngram_hash('z[3]') }})
-{%- endmacro %}
-
-{% macro hx_ngram_most_common(s) -%}
-list_max(list_transform(
-  list_zip({{ hx_ngram_run_ends(s) }},
-           list_prepend(0, list_transform({{ hx_ngram_run_ends(s) }}, lambda z: z[1]))[:-2]),
-  lambda z: {'cnt': z[1][1] - z[2], 'q': ((z[1][2] >> 32) & 4294967295::UHUGEINT)::BIGINT,
-             'c': {{ hx_ngram_chars('z[1][2]') }}}))
-{%- endmacro %}
-
-{#- Every occurrence (first ones included) of the n-grams that occur more than once, from the
-    sorted n-grams `s`, as {e: packed n-gram, f: is the first occurrence}: the input of the
-    find_all_duplicate replay. -#}
-{% macro hx_ngram_repeated(s) -%}
-list_transform(
-  list_filter(list_zip({{ s }}, {{ s }}[2:], list_prepend(null, {{ s }})[:-2]),
-              lambda z: (z[2] is not null and {{ hx_ngram_hash('z[1]') }} = {{ hx_ngram_hash('z[2]') }})
-                     or (z[3] is not null and {{ hx_ngram_hash('z[1]') }} = {{ hx_ngram_hash('z[3]') }})),
-  lambda z: {'e': z[1], 'f': z[2] is null or {{ hx_ngram_hash('z[1]') }} != {{ hx_ngram_hash('z[2]') }}})
-{%- endmacro %}
-
-{#- datatrove's find_all_duplicate, replayed exactly: a scan over word positions that, where the
-    n-gram starting there is already in its `unique` set, counts the n-gram's characters and jumps
-    n words (the n-grams jumped over are NOT added to the set), else adds it and steps one.
-    Only occurrences of repeated n-grams can change the outcome, so the replay is a list_reduce
-    over those, in position order. State: nx, the first position the scan can land on; ch, the
-    characters counted; pend, the hashes of n-grams whose first occurrence was jumped over and
-    that the scan has not landed on since (not in the set yet: their next landed occurrence is
-    a miss that adds them). pend stays tiny on real text, so each step is constant work. -#}
-{% macro hx_ngram_duplicate_chars(n, repeated) -%}
-list_reduce(
-  list_sort(list_transform({{ repeated }},
-    lambda r: {'p': {{ hx_ngram_pos('r.e') }}, 'k': {{ hx_ngram_hash('r.e') }}::UBIGINT,
-               'c': {{ hx_ngram_chars('r.e') }}, 'f': r.f})),
+{#- datatrove's find_all_duplicate, replayed exactly over the position-sorted occurrences of the
+    repeated n-grams, {p: position, j: position + n, g: the n-gram's number within the document,
+    c: its characters}: a scan that, where the n-gram starting at its position is already in its
+    `unique` set, counts the n-gram's characters and jumps n words (the n-grams jumped over are
+    NOT added), else adds it and steps one. The set is a bitstring over the n-gram numbers
+    (`seen`, `groups` bits); nx is the first position the scan can land on. Occurrences of
+    n-grams seen once never change the outcome: the scan adds them and steps one, as it does
+    between occurrences. list_reduce steps all the lists of a batch together, one interpreted
+    step per element of the longest, so the caller orders the lists longest first (long lists
+    share their steps) and runs every n in one list_reduce. -#}
+{% macro hx_ngram_duplicate_chars(occurrences, groups) -%}
+list_reduce({{ occurrences }},
   lambda acc, x: case
-    when x.p < acc.nx then
-      case when x.f then {'nx': acc.nx, 'ch': acc.ch, 'pend': list_append(acc.pend, x.k)} else acc end
-    when x.f then acc
-    when list_position(acc.pend, x.k) is not null then
-      {'nx': acc.nx, 'ch': acc.ch,
-       'pend': list_concat(acc.pend[:list_position(acc.pend, x.k) - 1], acc.pend[list_position(acc.pend, x.k) + 1:])}
-    else {'nx': x.p + {{ n }}, 'ch': acc.ch + x.c, 'pend': acc.pend} end,
-  {'nx': 0::BIGINT, 'ch': 0::BIGINT, 'pend': []::UBIGINT[]}).ch
+    when x.p < acc.nx then acc
+    when get_bit(acc.seen, x.g) = 1 then {'nx': x.j, 'ch': acc.ch + x.c, 'seen': acc.seen}
+    else {'nx': acc.nx, 'ch': acc.ch, 'seen': set_bit(acc.seen, x.g, 1)} end,
+  {'nx': 0::BIGINT, 'ch': 0::BIGINT, 'seen': bitstring('0', ({{ groups }})::INTEGER)}).ch
 {%- endmacro %}
 
 {#- Top n-gram (n=2..4) and duplicated n-gram (n=5..10) character fractions per document.
@@ -99,51 +65,112 @@ list_reduce(
     than n words (datatrove skips the rule).
     Duplicated: the characters (separators excluded) that find_all_duplicate counts, replayed
     exactly (hx_ngram_duplicate_chars).
-    Returns doc_id plus gopher_top_{n}_gram_char_frac / gopher_dup_{n}_gram_char_frac. -#}
+    `relation` must have one row per id_column value. Returns doc_id plus
+    gopher_top_{n}_gram_char_frac / gopher_dup_{n}_gram_char_frac, one row per row of relation. -#}
 {% macro gopher_ngram_signals(relation, id_column, words, text_length) -%}
-with hx_ngram_words as (
-  select {{ id_column }} as doc_id, {{ text_length }} as text_length,
-      list_transform({{ words }}, lambda w: {'h': hash(w), 'l': length(w)::BIGINT}) as ws,
-      true as repeats
+with hx_ngram_docs as materialized (
+  select {{ id_column }} as doc_id, hash({{ id_column }}) as dk, {{ text_length }} as text_length,
+      list_transform({{ words }}, lambda w: {{ hx_ngram_word_value('w') }}) as vs,
+      len(vs) as n_words,
+      {#- the characters of the first n-gram (no separators), element by element: a slice copies -#}
+      {%- for n in range(2, 5) %}
+      {% for j in range(1, n + 1) %}{{ hx_ngram_len('vs[' ~ j ~ ']') }}{{ " + " if not loop.last }}{% endfor %} as first_chars_{{ n }}{{ "," if not loop.last }}
+      {%- endfor %}
     from {{ relation }}
-)
-{#- An n-gram can only repeat where its leading (n-1)-gram does: a document with no repeated
-    (n-1)-gram skips level n (CASE evaluates a branch only for the rows that take it), and its
-    most common n-gram is then the first one, seen once. -#}
-{%- for n in range(2, 11) %},
-hx_ngram_sorted_{{ n }} as (
-  select doc_id, text_length, ws,
-    {%- for m in range(2, n) %}
-      {{ "gopher_top_" ~ m ~ "_gram_char_frac" if m <= 4 else "gopher_dup_" ~ m ~ "_gram_char_frac" }},
-    {%- endfor %}
-      case when repeats then list_sort({{ hx_ngrams(n, 'ws') | indent(8) }}) else [] end as s
-    from {{ "hx_ngram_words" if n == 2 else "hx_ngram_level_" ~ (n - 1) }}
 ),
-hx_ngram_level_{{ n }} as (
-  select * exclude (s{{ ", best" if n <= 4 }}),
-      len(list_filter(list_zip(s, s[2:]), lambda z: {{ hx_ngram_hash('z[1]') }} = {{ hx_ngram_hash('z[2]') }})) > 0
-        as repeats,
-    {%- if n <= 4 %}
-      case when len(ws) < {{ n }} then null
-           when len(s) > 0 then best.cnt * (best.c + {{ n - 1 }})
-           else list_sum(list_transform(ws[1:{{ n }}], lambda w: w.l)) + {{ n - 1 }}
-      end / nullif(text_length, 0) as gopher_top_{{ n }}_gram_char_frac
-    from (select *, {{ hx_ngram_most_common('s') | indent(18) }} as best from hx_ngram_sorted_{{ n }})
-    {%- else %}
-      case when len(s) > 0 then {{ hx_ngram_duplicate_chars(n, hx_ngram_repeated('s')) | indent(8) }} else 0 end
-        / nullif(text_length, 0) as gopher_dup_{{ n }}_gram_char_frac
-    from hx_ngram_sorted_{{ n }}
-    {%- endif %}
+{#- One row per word position p (0-based) with the values of words p .. p+9 (NULL past the end),
+    and the key and characters of the 1-gram at p. dk (the id's hash) stands for the document in
+    the row pipeline: narrower than the id, and it seeds every key. -#}
+hx_ngram_rep_1 as not materialized (
+  select dk, p, hash(dk, w1) as k, {{ hx_ngram_len('w1') }} as c,
+      {%- for j in range(2, 11) %} w{{ j }}{{ "," if not loop.last }}{% endfor %}
+    from (select dk, unnest(range(len(vs)))::INTEGER as p,
+            {%- for j in range(1, 11) %}
+            unnest(vs[{{ j }}:]) as w{{ j }}{{ "," if not loop.last }}
+            {%- endfor %}
+          from hx_ngram_docs)
+),
+{#- The 2-gram keys alone, for the level-2 aggregate: a narrower unnest than hx_ngram_rep_1's. -#}
+hx_ngram_keys_2 as not materialized (
+  select dk, p, hash(hash(dk, w1), w2) as k, {{ hx_ngram_len('w1') }} + {{ hx_ngram_len('w2') }} as c
+    from (select dk, unnest(range(len(vs) - 1))::INTEGER as p, unnest(vs[:-2]) as w1, unnest(vs[2:]) as w2
+            from hx_ngram_docs)
 )
-{%- endfor %}
-select doc_id,
+{%- for n in range(2, 11) %},
+{#- Level n: the positions whose (n-1)-gram repeats (every position for n = 2) that start an
+    n-gram, with the n-gram's key and characters (cand); the repeated n-grams, with their count,
+    first position and, for the replay, their number in the document (grp); the occurrences of
+    repeated n-grams (rep). -#}
+hx_ngram_cand_{{ n }} as {{ "not " if n == 2 }}materialized (
+  select dk, p, hash(k, w{{ n }}) as k, c + {{ hx_ngram_len('w' ~ n) }} as c
+      {%- for j in range(n + 1, 11) %}, w{{ j }}{% endfor %}
+    from hx_ngram_rep_{{ n - 1 }}
+    where w{{ n }} is not null
+),
+hx_ngram_grp_{{ n }} as materialized (
+  select k, any_value(dk) as dk, count(*) as cnt, min(p) as first
+    {%- if n <= 4 %}, any_value(c) as c{% endif %}
+    {%- if n >= 5 %},
+      (row_number() over (partition by any_value(dk) order by min(p)) - 1)::INTEGER as g
+    {%- endif %}
+    from {{ "hx_ngram_keys_2" if n == 2 else "hx_ngram_cand_" ~ n }}
+    group by k
+    having count(*) > 1
+),
+hx_ngram_rep_{{ n }} as not materialized (
+  select *
+    from hx_ngram_cand_{{ n }}
+    semi join hx_ngram_grp_{{ n }} using (k)
+)
+{%- endfor %},
+{#- Most frequent repeated n-gram per document: highest count, then earliest first occurrence. -#}
+hx_ngram_top as (
+  {%- for n in range(2, 5) %}
+  select dk, {{ n }} as n, max({'cnt': cnt, 'q': -first, 'c': c}) as best
+    from hx_ngram_grp_{{ n }}
+    group by dk
+  {{- "\n  union all" if not loop.last }}
+  {%- endfor %}
+),
+hx_ngram_dup_lists as (
+  {%- for n in range(5, 11) %}
+  select r.dk, {{ n }} as n, list({'p': r.p, 'j': r.p + {{ n }}, 'g': g.g, 'c': r.c} order by r.p) as occ,
+      max(g.g) + 1 as groups
+    from hx_ngram_cand_{{ n }} r
+    join hx_ngram_grp_{{ n }} g using (k)
+    group by r.dk
+  {{- "\n  union all" if not loop.last }}
+  {%- endfor %}
+),
+hx_ngram_dup as (
+  select dk, n, {{ hx_ngram_duplicate_chars('occ', 'groups') }} as ch
+    from (select * from hx_ngram_dup_lists order by len(occ) desc)
+),
+hx_ngram_per_doc as (
+  select dk,
+      {%- for n in range(2, 5) %}
+      max(best) filter (where n = {{ n }}) as best_{{ n }},
+      {%- endfor %}
+      {%- for n in range(5, 11) %}
+      max(ch) filter (where n = {{ n }}) as dup_{{ n }}{{ "," if not loop.last }}
+      {%- endfor %}
+    from (select dk, n, best, null::BIGINT as ch from hx_ngram_top
+          union all
+          select dk, n, null, ch from hx_ngram_dup)
+    group by dk
+)
+select d.doc_id,
     {%- for n in range(2, 5) %}
-    gopher_top_{{ n }}_gram_char_frac,
+    case when d.n_words < {{ n }} then null
+         when r.best_{{ n }} is not null then r.best_{{ n }}.cnt * (r.best_{{ n }}.c + {{ n - 1 }})
+         else d.first_chars_{{ n }} + {{ n - 1 }}
+    end / nullif(d.text_length, 0) as gopher_top_{{ n }}_gram_char_frac,
     {%- endfor %}
     {%- for n in range(5, 11) %}
-    gopher_dup_{{ n }}_gram_char_frac{{ "," if not loop.last }}
+    coalesce(r.dup_{{ n }}, 0) / nullif(d.text_length, 0) as gopher_dup_{{ n }}_gram_char_frac{{ "," if not loop.last }}
     {%- endfor %}
-  from hx_ngram_level_10
+  from hx_ngram_docs d
+  left join hx_ngram_per_doc r on r.dk = d.dk
 {%- endmacro %}
 
 {#- The first repetition rule a document breaks, in datatrove's order, or NULL. Reads the columns
