@@ -355,6 +355,27 @@ def test_ngram_fractions_on_long_repetitive_documents(render):
         assert got[doc_id]["gopher_repetition_reason"] == ref_gopher_repetition_reason(expected), doc_id
 
 
+def test_ngram_fractions_where_repeats_reach_the_end_of_the_document(render):
+    """Level 3 reads the third word of a repeated 2-gram from the document's word list (vs[p + 3])
+    and later levels from materialized columns: repeated n-grams that end at the last word, and
+    documents shorter than the n-grams, must neither read past the end nor lose an occurrence."""
+    texts = {
+        "one": "a", "two": "a b", "abab": "a b a b", "aba": "a b a", "aaa": "a a a",
+        "aaaa": "a a a a", "xyxyxy": "x y x y x y", "tail": "p q r s t u v w p q",
+        "tail5": "p q r s t u v w x y z p q r s t", "run11": " ".join(["z"] * 11),
+        "period10": " ".join("abcdefghij") * 2 + " a b c",
+    }
+    got = run(render, texts, "gopher_repetition_filter('docs')")
+    for doc_id, text in texts.items():
+        expected = ref_gopher_repetition(text)
+        for n in range(2, 11):
+            column = f"gopher_top_{n}_gram_char_frac" if n <= 4 else f"gopher_dup_{n}_gram_char_frac"
+            if expected[column] is None:
+                assert got[doc_id][column] is None, (doc_id, column)
+            else:
+                assert got[doc_id][column] == pytest.approx(expected[column]), (doc_id, column)
+
+
 def test_ngram_signals_keep_documents_apart_and_do_not_depend_on_threads(render):
     """N-grams are keyed by document: two documents with the same text do not make each other's
     n-grams repeat. Results are the same with one and with two DuckDB threads."""

@@ -25,10 +25,15 @@ regexp_split_to_array({{ text }}, '\n+')
     step per element of the longest list in a batch. So the n-grams are rows here:
       - every word becomes a 64-bit value, its hash with the low 24 bits replaced by its length
         (capped at 2^24 - 1), so a row carries identity and characters in one column;
-      - one row per word position holds the words at positions p .. p+9 (shifted unnests);
+      - one row per word position p (two shifted unnests: the words at p and p+1) also carries
+        the document's word list, which unnest passes on by reference; the positions that
+        survive level 2 read their later words from it (vs[p + j]) and only then materialize
+        them as columns;
       - level n keeps only the positions whose (n-1)-gram repeats (an n-gram can only repeat where
         its leading (n-1)-gram does), extends their key by one word (hash(key, next word)), and
-        finds the repeated n-grams with a hash aggregate (count > 1) joined back;
+        finds the repeated n-grams with a hash aggregate (count > 1) joined back (for n >= 5 an
+        inner join that also brings the n-gram's number, materialized once for the next level
+        and the replay);
       - top n-gram (n = 2..4): the most frequent repeated n-gram per document, ties to the earliest
         first occurrence; with no repeated n-gram it is the first n-gram, seen once;
       - duplicated n-grams (n = 5..10): find_all_duplicate replayed over the occurrences of the
@@ -78,22 +83,15 @@ with hx_ngram_docs as materialized (
       {%- endfor %}
     from {{ relation }}
 ),
-{#- One row per word position p (0-based) with the values of words p .. p+9 (NULL past the end),
-    and the key and characters of the 1-gram at p. dk (the id's hash) stands for the document in
-    the row pipeline: narrower than the id, and it seeds every key. -#}
-hx_ngram_rep_1 as not materialized (
-  select dk, p, hash(dk, w1) as k, {{ hx_ngram_len('w1') }} as c,
-      {%- for j in range(2, 11) %} w{{ j }}{{ "," if not loop.last }}{% endfor %}
-    from (select dk, unnest(range(len(vs)))::INTEGER as p,
-            {%- for j in range(1, 11) %}
-            unnest(vs[{{ j }}:]) as w{{ j }}{{ "," if not loop.last }}
-            {%- endfor %}
-          from hx_ngram_docs)
-),
-{#- The 2-gram keys alone, for the level-2 aggregate: a narrower unnest than hx_ngram_rep_1's. -#}
+{#- One row per position p (0-based) that starts a 2-gram, with the 2-gram's key and characters.
+    dk (the id's hash) stands for the document in the row pipeline: narrower than the id, and it
+    seeds every key. The rows also carry the document's word list vs, which the unnest passes on
+    by reference (not copied per row): the levels read the later words of a position as vs[p + j]
+    only on the rows that survive the level-2 filter, far cheaper than unnesting ten shifted
+    copies of every list. -#}
 hx_ngram_keys_2 as not materialized (
-  select dk, p, hash(hash(dk, w1), w2) as k, {{ hx_ngram_len('w1') }} + {{ hx_ngram_len('w2') }} as c
-    from (select dk, unnest(range(len(vs) - 1))::INTEGER as p, unnest(vs[:-2]) as w1, unnest(vs[2:]) as w2
+  select dk, p, vs, hash(hash(dk, w1), w2) as k, {{ hx_ngram_len('w1') }} + {{ hx_ngram_len('w2') }} as c
+    from (select dk, vs, unnest(range(len(vs) - 1))::INTEGER as p, unnest(vs[:-2]) as w1, unnest(vs[2:]) as w2
             from hx_ngram_docs)
 )
 {%- for n in range(2, 11) %},
@@ -101,27 +99,48 @@ hx_ngram_keys_2 as not materialized (
     n-gram, with the n-gram's key and characters (cand); the repeated n-grams, with their count,
     first position and, for the replay, their number in the document (grp); the occurrences of
     repeated n-grams (rep). -#}
-hx_ngram_cand_{{ n }} as {{ "not " if n == 2 }}materialized (
+{%- if n == 2 %}
+hx_ngram_cand_2 as not materialized (
+  select * from hx_ngram_keys_2
+),
+{%- elif n == 3 %}
+hx_ngram_cand_3 as materialized (
+  select dk, p, hash(k, vs[p + 3]) as k, c + {{ hx_ngram_len('vs[p + 3]') }} as c
+      {%- for j in range(4, 11) %}, vs[p + {{ j }}] as w{{ j }}{% endfor %}
+    from hx_ngram_rep_2
+    where p + 3 <= len(vs)
+),
+{%- else %}
+hx_ngram_cand_{{ n }} as {{ "not " if n >= 6 }}materialized (
   select dk, p, hash(k, w{{ n }}) as k, c + {{ hx_ngram_len('w' ~ n) }} as c
       {%- for j in range(n + 1, 11) %}, w{{ j }}{% endfor %}
     from hx_ngram_rep_{{ n - 1 }}
     where w{{ n }} is not null
 ),
+{%- endif %}
 hx_ngram_grp_{{ n }} as materialized (
   select k, any_value(dk) as dk, count(*) as cnt, min(p) as first
     {%- if n <= 4 %}, any_value(c) as c{% endif %}
     {%- if n >= 5 %},
       (row_number() over (partition by any_value(dk) order by min(p)) - 1)::INTEGER as g
     {%- endif %}
-    from {{ "hx_ngram_keys_2" if n == 2 else "hx_ngram_cand_" ~ n }}
+    from hx_ngram_cand_{{ n }}
     group by k
     having count(*) > 1
 ),
+{%- if n <= 4 %}
 hx_ngram_rep_{{ n }} as not materialized (
   select *
     from hx_ngram_cand_{{ n }}
     semi join hx_ngram_grp_{{ n }} using (k)
 )
+{%- else %}
+hx_ngram_rep_{{ n }} as materialized (
+  select c.*, g.g
+    from hx_ngram_cand_{{ n }} c
+    join hx_ngram_grp_{{ n }} g using (k)
+)
+{%- endif %}
 {%- endfor %},
 {#- Most frequent repeated n-gram per document: highest count, then earliest first occurrence. -#}
 hx_ngram_top as (
@@ -134,11 +153,10 @@ hx_ngram_top as (
 ),
 hx_ngram_dup_lists as (
   {%- for n in range(5, 11) %}
-  select r.dk, {{ n }} as n, list({'p': r.p, 'j': r.p + {{ n }}, 'g': g.g, 'c': r.c} order by r.p) as occ,
-      max(g.g) + 1 as groups
-    from hx_ngram_cand_{{ n }} r
-    join hx_ngram_grp_{{ n }} g using (k)
-    group by r.dk
+  select dk, {{ n }} as n, list({'p': p, 'j': p + {{ n }}, 'g': g, 'c': c} order by p) as occ,
+      max(g) + 1 as groups
+    from hx_ngram_rep_{{ n }}
+    group by dk
   {{- "\n  union all" if not loop.last }}
   {%- endfor %}
 ),
