@@ -4,18 +4,20 @@ Synthetic scored documents (26 domains with skewed sizes, lognormal token length
 criteria: edu (higher is better, clipped at 0 and 5), dclm (higher, a probability), perplexity
 (lower, lognormal with rare outliers)) and one parameter set with its own row per domain.
 For each size it measures, each in a fresh subprocess (so the peak RSS is its own):
-  - the sampling query (output='scored': every doc with qbar, rbar, s, copies, materialized as a
-    table) from the prepared inputs table, rank_method exact and binned, DuckDB with the given
-    threads and memory_limit (spilling to a temporary folder);
+  - the sampling query (output='mixture' then output='scored': every doc with qbar, rbar, s,
+    copies, materialized as a table) from the prepared inputs table, rank_method exact, binned and
+    sampled (its prepare statements included in its time), DuckDB with the given threads and
+    memory_limit (spilling to a temporary folder);
   - the same computation in NumPy/pandas (sort-based token-weighted percentiles per domain,
     stable argsorts, cumulative sums, ties resolved to the run's end), with u given;
   - the per-document md5 uniform in Python (hashlib), which the baseline would also need;
   - building the prepared inputs from the warehouse layout (long quality_scores + doc_domains +
     documents), i.e. the mixture_inputs model (sizes <= 10M unless --inputs-at-all-sizes).
 It prints times, peak RSS, the ratios to the baseline, the agreement of exact copies with the
-baseline, and the rank error of the binned mode against the exact mode.
+baseline, and the rank error of the binned and sampled modes against the exact mode.
 
 Usage: python -m bench.sampling [--quick] [--sizes 1M,10M,30M] [--threads 2] [--memory-limit 4GiB]
+                                [--bins 1024] [--sample-docs 65536]
 """
 from __future__ import annotations
 
@@ -141,27 +143,38 @@ def _duckdb_connect(args):
                                            "temp_directory": str(tmp), "preserve_insertion_order": False})
 
 
-def _timed_ctas(con, table: str, query: str, tmp: Path) -> dict:
+def _timed_ctas(con, table: str, statements, tmp: Path) -> dict:
+    """Time everything that builds `table` from a query, or from MixtureStatements: the prepare
+    statements (rank_method 'sampled'), the CREATE TABLE AS of the select, and the cleanup."""
+    if isinstance(statements, str):
+        from quadmix_wh.sampling.api import MixtureStatements  # noqa: PLC0415
+        statements = MixtureStatements("", statements, "")
     with _SpillWatch(tmp) as spill:
         wall, cpu = time.perf_counter(), time.process_time()
-        con.execute(f"CREATE TEMP TABLE {table} AS {query}")
+        if statements.prepare:
+            con.execute(statements.prepare)
+        prepared = time.perf_counter() - wall
+        con.execute(f"CREATE TEMP TABLE {table} AS {statements.select}")
+        if statements.cleanup:
+            con.execute(statements.cleanup)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    return {"seconds": wall, "cpu_seconds": cpu, "spill_peak_mb": spill.peak / 2 ** 20}
+    return {"seconds": wall, "cpu_seconds": cpu, "prepare_seconds": prepared, "spill_peak_mb": spill.peak / 2 ** 20}
 
 
 def worker_sample(args) -> dict:
     """The sampling query twice: output='mixture' (the training mixture, copies > 0) and
     output='scored' (every doc with qbar, rbar, s, copies), each materialized as a table."""
-    from quadmix_wh.sampling.api import mixture_sql  # noqa: PLC0415
+    from quadmix_wh.sampling.api import mixture_statements  # noqa: PLC0415
     con = _duckdb_connect(args)
     # The inputs are read once before timing (the baseline also starts from data in memory).
     con.execute("SELECT count(*), sum(n_tokens), sum(edu + dclm + perplexity), max(doc_id), max(doc_hash), "
                 "max(domain) FROM inputs").fetchall()
     common = {"params_table": "params", "inputs_table": "inputs", "seed": args.seed, "criteria": CRITERIA,
-              "rank_method": args.rank_method, "bins": args.bins, "check_inputs": False}
-    result = {"mixture": _timed_ctas(con, "mix", mixture_sql(**common, output="mixture"), Path(args.tmp))}
+              "rank_method": args.rank_method, "bins": args.bins, "sample_docs": args.sample_docs,
+              "check_inputs": False}
+    result = {"mixture": _timed_ctas(con, "mix", mixture_statements(**common, output="mixture"), Path(args.tmp))}
     result["mixture"]["peak_rss_mb"] = _peak_rss_mb()
-    result["scored"] = _timed_ctas(con, "scored", mixture_sql(**common, output="scored"), Path(args.tmp))
+    result["scored"] = _timed_ctas(con, "scored", mixture_statements(**common, output="scored"), Path(args.tmp))
     result["scored"]["peak_rss_mb"] = _peak_rss_mb()
     result["rows"], result["copies"] = con.execute("SELECT count(*), sum(copies) FROM mix").fetchone()
     if args.out:
@@ -303,6 +316,8 @@ def bench_size(n: int, args, workdir: Path) -> dict:
     res = {"n": n}
     res["binned"] = run_worker("sample", **common, rank_method="binned", bins=args.bins,
                                out=workdir / "binned.parquet" if keep else None)
+    res["sampled"] = run_worker("sample", **common, rank_method="sampled", bins=args.bins,
+                                sample_docs=args.sample_docs, out=workdir / "sampled.parquet" if keep else None)
     res["exact"] = run_worker("sample", **common, rank_method="exact", bins=args.bins,
                               out=workdir / "exact.parquet" if keep else None)
     if n <= args.numpy_up_to:
@@ -313,6 +328,7 @@ def bench_size(n: int, args, workdir: Path) -> dict:
         res["exact_vs_numpy"] = compare(workdir / "exact.parquet", workdir / "numpy.parquet")
     if keep:
         res["binned_vs_exact"] = compare(workdir / "binned.parquet", workdir / "exact.parquet")
+        res["sampled_vs_exact"] = compare(workdir / "sampled.parquet", workdir / "exact.parquet")
     if n <= args.inputs_up_to:
         generate_long_layout(db)
         res["inputs"] = run_worker("inputs", **common)
@@ -326,10 +342,10 @@ def _print_size(res: dict) -> None:
     if "numpy" in res:
         print(f"  {'NumPy baseline (sorts; u from doc_hash)':<44} {base:7.2f} s (cpu {res['numpy']['cpu_seconds']:6.2f})"
               f"  peak RSS {res['numpy']['peak_rss_mb']:6.0f} MB")
-    for mode in ("binned", "exact"):
+    for mode in ("sampled", "binned", "exact"):
         for output in ("mixture", "scored"):
             r = res[mode][output]
-            print(f"  {f'SQL {mode:<6} output={output}':<44} {r['seconds']:7.2f} s (cpu {r['cpu_seconds']:6.2f})"
+            print(f"  {f'SQL {mode:<7} output={output}':<44} {r['seconds']:7.2f} s (cpu {r['cpu_seconds']:6.2f})"
                   f"  peak RSS {r['peak_rss_mb']:6.0f} MB  spilled {r['spill_peak_mb']:5.0f} MB"
                   f"  {base / r['seconds']:5.2f}x faster than NumPy"
                   + (f" (cpu time {res['numpy']['cpu_seconds'] / r['cpu_seconds']:.2f}x)" if "numpy" in res else ""))
@@ -343,11 +359,13 @@ def _print_size(res: dict) -> None:
         c = res["exact_vs_numpy"]
         print(f"  exact vs NumPy: {c['docs_with_other_copies']} of {c['docs']:,} docs with other copies, "
               f"max |rbar diff| {c['max_rank_error']:.2e}")
-    if "binned_vs_exact" in res:
-        c = res["binned_vs_exact"]
-        print(f"  binned rank error |rbar - exact rbar|: max {c['max_rank_error']:.2e}, p99 {c['p99_rank_error']:.2e}, "
+    for mode in ("binned", "sampled"):
+        if f"{mode}_vs_exact" not in res:
+            continue
+        c = res[f"{mode}_vs_exact"]
+        print(f"  {mode} rank error |rbar - exact rbar|: max {c['max_rank_error']:.2e}, p99 {c['p99_rank_error']:.2e}, "
               f"mean {c['mean_rank_error']:.2e}; docs with other copies {c['docs_with_other_copies']:,} "
-              f"({c['docs_with_other_copies'] / c['docs']:.3%}); copies {c['copies_a']:,} vs {c['copies_b']:,}")
+              f"({c['docs_with_other_copies'] / c['docs']:.3%}); copies {c['copies_a']:,} vs {c['copies_b']:,} exact")
 
 
 def main() -> None:
@@ -356,7 +374,9 @@ def main() -> None:
     parser.add_argument("--sizes", default="1M,10M,30M")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--memory-limit", default="4GiB")
-    parser.add_argument("--bins", type=int, default=None, help="bins of the binned mode (default: the API's)")
+    parser.add_argument("--bins", type=int, default=None, help="bins of the binned and sampled modes (default: the API's)")
+    parser.add_argument("--sample-docs", type=int, default=None,
+                        help="documents per domain of the sampled mode's subset (default: the API's)")
     parser.add_argument("--compare-up-to", type=parse_size, default=parse_size("30M"),
                         help="compare results (rank error, agreement) up to this size")
     parser.add_argument("--hashlib-up-to", type=parse_size, default=parse_size("10M"))
@@ -373,30 +393,30 @@ def main() -> None:
     if args.worker:
         print(json.dumps(WORKERS[args.worker](args)))
         return
-    if args.bins is None:
-        from quadmix_wh.sampling.api import DEFAULT_BINS  # noqa: PLC0415
-        args.bins = DEFAULT_BINS
+    from quadmix_wh.sampling.api import DEFAULT_BINS, DEFAULT_SAMPLE_DOCS  # noqa: PLC0415
+    args.bins = DEFAULT_BINS if args.bins is None else args.bins
+    args.sample_docs = DEFAULT_SAMPLE_DOCS if args.sample_docs is None else args.sample_docs
     sizes = [1_000_000] if args.quick else [parse_size(s) for s in args.sizes.split(",")]
     workdir = Path(tempfile.mkdtemp(prefix="qwh_bench_sampling_"))
     print(f"bench.sampling: DuckDB {duckdb.__version__}, threads={args.threads}, memory_limit={args.memory_limit}, "
-          f"bins={args.bins}, {os.cpu_count()} CPUs; temp folder {workdir}")
+          f"bins={args.bins}, sample_docs={args.sample_docs}, {os.cpu_count()} CPUs; temp folder {workdir}")
     try:
         results = [bench_size(n, args, workdir) for n in sizes]
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     print("\nsummary (output='mixture')")
     for r in results:
-        b, e = r["binned"]["mixture"]["seconds"], r["exact"]["mixture"]["seconds"]
+        sa, b, e = (r[m]["mixture"]["seconds"] for m in ("sampled", "binned", "exact"))
         n = r["numpy"]["seconds"] if "numpy" in r else float("nan")
-        print(f"  {r['n']:>11,} docs: binned {b:6.2f} s, exact {e:6.2f} s, NumPy {n:6.2f} s  "
-              f"(binned {n / b:.2f}x, exact {n / e:.2f}x faster than NumPy)")
+        print(f"  {r['n']:>11,} docs: sampled {sa:6.2f} s, binned {b:6.2f} s, exact {e:6.2f} s, NumPy {n:6.2f} s  "
+              f"(sampled {n / sa:.2f}x, binned {n / b:.2f}x, exact {n / e:.2f}x faster than NumPy)")
     for a, b in zip(results, results[1:]):
         grow = b["n"] / a["n"]
-        ratio = {m: b[m]["mixture"]["seconds"] / a[m]["mixture"]["seconds"] for m in ("binned", "exact")}
+        ratio = {m: b[m]["mixture"]["seconds"] / a[m]["mixture"]["seconds"] for m in ("sampled", "binned", "exact")}
         ratio["numpy"] = (b["numpy"]["seconds"] / a["numpy"]["seconds"] if "numpy" in a and "numpy" in b
                           else float("nan"))
-        print(f"  growth {a['n']:,} -> {b['n']:,} ({grow:.0f}x docs): binned {ratio['binned']:.1f}x time, "
-              f"exact {ratio['exact']:.1f}x, NumPy {ratio['numpy']:.1f}x")
+        print(f"  growth {a['n']:,} -> {b['n']:,} ({grow:.0f}x docs): sampled {ratio['sampled']:.1f}x time, "
+              f"binned {ratio['binned']:.1f}x, exact {ratio['exact']:.1f}x, NumPy {ratio['numpy']:.1f}x")
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
 """Building one node: view, table, incremental, seed, file source (ephemeral models are inlined).
 
-Every publish happens in one DuckDB transaction: the new table is built under a temporary name,
-its blocking (error-severity) tests run against it, then the old relation is dropped, the new one
-renamed into place and the state row written, and only then COMMIT. A crash or kill at any point
-leaves the previously published relation untouched (DuckDB rolls back the open transaction).
+Every publish happens in one DuckDB transaction: the model's pre-hooks run, the new table is built
+under a temporary name, its blocking (error-severity) tests run against it, then the old relation
+is dropped, the new one renamed into place, the post-hooks run and the state row is written, and
+only then COMMIT. A crash or kill at any point leaves the previously published relation untouched
+(DuckDB rolls back the open transaction). Hooks run on the build's connection, so the TEMP tables
+a pre-hook creates are visible to the model's query (the sampled QuaDMix mode relies on it).
 """
 from __future__ import annotations
 
@@ -80,7 +82,9 @@ def build(bctx: BuildContext, node: Node, fingerprint: str) -> int | None:
         if node.kind == MODEL and node.language == "python" else None
     con.execute("BEGIN TRANSACTION")
     try:
+        _run_hooks(con, plan, node, "pre")
         rows = _publish(bctx, node, python_result)
+        _run_hooks(con, plan, node, "post")
         write_state(con, node.unique_id, fingerprint, node.materialized)
         con.execute("COMMIT")
         return rows
@@ -90,6 +94,14 @@ def build(bctx: BuildContext, node: Node, fingerprint: str) -> int | None:
     finally:
         if python_result is not None:
             con.unregister(PY_RESULT_VIEW)
+
+
+def _run_hooks(con, plan, node: Node, when: str) -> None:
+    for number, sql in enumerate(plan.hook_sql(node, when), start=1):
+        try:
+            con.execute(sql)
+        except Exception as exc:  # noqa: BLE001 - name the node and the hook, keep DuckDB's reason
+            raise BuildError(f"{node.path}: {when}_hook {number} of '{node.name}' failed: {exc}") from exc
 
 
 def _select_sql(bctx: BuildContext, node: Node, python_result) -> str:

@@ -48,6 +48,18 @@ class Plan:
             ctes.append(f"{EPHEMERAL_PREFIX}{eph.name} AS (\n{eph_sql}\n)")
         return "WITH " + ",\n".join(ctes) + f"\nSELECT * FROM (\n{body}\n)"
 
+    def hook_sql(self, node: Node, when: str) -> list[str]:
+        """The node's pre_hook / post_hook statements (config `pre_hook` or `pre-hook`, a string or
+        a list; dbt semantics) with real relation names, in order; empty ones dropped."""
+        hooks = node.config.get(f"{when}_hook", node.config.get(f"{when}-hook")) or []
+        hooks = [hooks] if isinstance(hooks, str) else list(hooks)
+        out = []
+        for hook in hooks:
+            sql = substitute_relations(str(hook), node.sentinel_targets or {}, self.relation_of).strip()
+            if sql:
+                out.append(sql)
+        return out
+
     def _ephemeral_ancestors(self, node: Node) -> list[str]:
         found, stack = set(), list(node.depends_on)
         while stack:

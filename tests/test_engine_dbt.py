@@ -111,3 +111,34 @@ def test_dbt_project_builds_with_dbt_semantics(tmp_path):
     assert manifest["nodes"]["model.stg_orders"]["tags"] == ["staging"]
     listed = cli(root, "ls", "-s", "tag:finance", "--resource-type", "model").output.split()
     assert listed == ["model.orders"]
+
+
+HOOK_FILES = {
+    "seeds/raw.csv": "id,v\n1,10\n2,20\n3,30\n",
+    # a pre-hook prepares a TEMP table the model reads (same connection, same transaction); the
+    # post-hook drops it and records that it ran; hooks see ref() like the model does
+    "models/hooked.sql": """\
+        {{ config(materialized='table',
+                  pre_hook=["CREATE OR REPLACE TEMP TABLE prep AS SELECT id, v * 2 AS v2 FROM " ~ ref('raw'),
+                            "CREATE TABLE IF NOT EXISTS hook_log (event VARCHAR)"],
+                  post_hook="DROP TABLE prep; INSERT INTO hook_log VALUES ('post')") }}
+        select id, v2 from prep
+    """,
+    "models/broken_hook.sql": """\
+        {{ config(materialized='table', pre_hook="SELECT * FROM no_such_table") }}
+        select 1 as x
+    """,
+}
+
+
+def test_pre_and_post_hooks_run_around_the_build(tmp_path):
+    root = write_project(tmp_path / "hooks", HOOK_FILES)
+    result = cli(root, "run", "-s", "raw hooked", expect=None)
+    assert result.exit_code == 0, result.output
+    assert query(root, "select id, v2 from hooked order by id") == [(1, 20), (2, 40), (3, 60)]
+    assert query(root, "select event from hook_log") == [("post",)]
+    # a failing hook names the model and the hook, and nothing of the model is published
+    failed = cli(root, "run", "-s", "broken_hook", expect=None)
+    assert failed.exit_code != 0
+    assert "pre_hook 1 of 'broken_hook' failed" in failed.output and "no_such_table" in failed.output
+    assert query(root, "select count(*) from information_schema.tables where table_name = 'broken_hook'") == [(0,)]

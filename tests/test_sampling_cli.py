@@ -130,6 +130,28 @@ def test_budget_rescales_to_the_requested_total(project):
     cli(project, "test", "--select", "mixture_totals")
 
 
+def test_sampled_rank_method_builds_through_hooks_and_matches_the_api(project):
+    """vars.quadmix.rank_method 'sampled': the mixture_scored model prepares its temp tables in a
+    pre_hook and drops them in a post_hook; the result equals build_mixture() on the same tables,
+    and the mixture data tests pass on it."""
+    from quadmix_wh.sampling import build_mixture  # noqa: PLC0415
+    cli(project, "run", "--vars", "{quadmix: {rank_method: sampled, sample_docs: 50}}")
+    cli(project, "test", "--select", "mixture_scored mixture mixture_totals")
+    got = query(project, "SELECT param_set, doc_id, qbar, rbar, s, copies FROM mixture_scored ORDER BY ALL")
+    con = duckdb.connect(str(project / "wh.duckdb"))
+    try:
+        build_mixture(con, params_table="sampling_params", seed=3, out_table="api_scored", criteria=CRITERIA,
+                      rank_method="sampled", sample_docs=50, output="scored")
+        want = con.execute("SELECT param_set, doc_id, qbar, rbar, s, copies FROM api_scored ORDER BY ALL").fetchall()
+        published = con.execute("SELECT param_set, doc_id, qbar, rbar, s, copies FROM mixture_scored ORDER BY ALL").fetchall()
+    finally:
+        con.close()
+    assert got == want and len(got) == 400
+    result = cli(project, "run", "--vars", "{quadmix: {rank_method: sampled, normalization: zscore}}", expect=None)
+    assert result.exit_code != 0 and "needs normalization 'percentile'" in result.output
+    assert published == got                   # the failed run published nothing
+
+
 def test_default_project_settings_build(tmp_path):
     """The default project's vars.quadmix (criteria edu/dclm/perplexity, data/params/default.yml)
     with generated scores in place of the scorer models."""

@@ -10,7 +10,8 @@
     criteria       list of {name, direction: higher|lower}; order fixes the qbar summation order
     seed           integer seed of the draw
     normalization  percentile (default) | minmax | zscore
-    rank_method    exact (default, window sorts) | binned (approximate, binned.sql)
+    rank_method    exact (default, window sorts) | binned (approximate, binned.sql); 'sampled'
+                   (sampled.sql) is not one query: it prepares temp tables first
     bins           number of bins per group for rank_method='binned' (1 .. 2^20)
     check_inputs   check every prepared input row (default); false when `inputs` was built by
                    quadmix_inputs_query, which checks them already
@@ -30,6 +31,7 @@
     {{- exceptions.raise_compiler_error("quadmix: criterion " ~ c.name ~ ": direction must be 'higher' or 'lower', got " ~ c.direction) }}
   {%- endif %}
 {%- endfor %}
+{%- if rank_method == 'sampled' %}{{ exceptions.raise_compiler_error("quadmix: rank_method 'sampled' builds temp tables before its query: use quadmix_sampled_prepare and quadmix_sampled_query (build_mixture() does, and so does the mixture_scored model)") }}{% endif %}
 {%- if (bins | int) < 1 or (bins | int) > 1048576 %}{{ exceptions.raise_compiler_error("quadmix: bins must be in 1 .. 1048576, got " ~ bins) }}{% endif %}
 {%- if params is none %}{{ exceptions.raise_compiler_error("quadmix: params relation missing") }}{% endif %}
 WITH
@@ -45,6 +47,11 @@ WITH
 {{ quadmix_params_cte(params, criteria) }},
 {{ quadmix_rank_ctes(criteria, rank_method, bins) }},
 {{ quadmix_draw_ctes(seed, budget_tokens, materialize=(output == 'mixture' and not include_zero)) }}
+{{ quadmix_mixture_output(output, include_zero) }}
+{%- endmacro %}
+
+{#- The final SELECT over qm_drawn, qm_param_sets and qm_domains (shared by every rank method). -#}
+{% macro quadmix_mixture_output(output='mixture', include_zero=false) -%}
 {%- if output == 'scored' %}
 SELECT ps.param_set, d.doc_id, dm.domain, d.n_tokens, d.qbar, d.rbar, d.s, d.copies, d.copies * d.n_tokens AS tokens
 FROM qm_drawn AS d

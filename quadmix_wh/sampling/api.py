@@ -6,6 +6,7 @@ builds all their mixtures in one query).
 """
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +18,8 @@ from .render import render_macro
 NORMALIZATIONS = ("percentile", "minmax", "zscore")
 DEFAULT_BINS = 1024
 MAX_BINS = 1 << 20
-RANK_METHODS = ("exact", "binned")
+DEFAULT_SAMPLE_DOCS = 65536
+RANK_METHODS = ("exact", "binned", "sampled")
 OUTPUTS = ("mixture", "scored")
 
 
@@ -40,7 +42,19 @@ def relation_name(name: str) -> str:
         raise ParamsError(f"table name {name!r}: {exc}") from None
 
 
-def _check_options(seed, normalization, rank_method, output, budget_tokens, bins, scores_format) -> None:
+@dataclass(frozen=True)
+class MixtureStatements:
+    """What builds a mixture: `prepare` (SQL statements, each ending with ';'; empty unless
+    rank_method='sampled', which creates its temp tables there), the `select` to materialize,
+    and `cleanup` (drops the temp tables). Run them on ONE connection: temp tables are per
+    connection."""
+    prepare: str
+    select: str
+    cleanup: str
+
+
+def _check_options(seed, normalization, rank_method, output, budget_tokens, bins, scores_format,
+                   sample_docs=DEFAULT_SAMPLE_DOCS) -> None:
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise ParamsError(f"seed must be an integer, got {seed!r}")
     for value, allowed, what in ((normalization, NORMALIZATIONS, "normalization"),
@@ -52,6 +66,11 @@ def _check_options(seed, normalization, rank_method, output, budget_tokens, bins
         raise ParamsError(f"budget_tokens must be a number >= 0 or None, got {budget_tokens!r}")
     if isinstance(bins, bool) or not isinstance(bins, int) or not 1 <= bins <= MAX_BINS:
         raise ParamsError(f"bins must be an integer in 1 .. {MAX_BINS}, got {bins!r}")
+    if isinstance(sample_docs, bool) or not isinstance(sample_docs, int) or sample_docs < 1:
+        raise ParamsError(f"sample_docs must be an integer >= 1, got {sample_docs!r}")
+    if rank_method == "sampled" and normalization != "percentile":
+        raise ParamsError(f"rank_method 'sampled' estimates percentiles: it needs normalization 'percentile', "
+                          f"got {normalization!r}")
 
 
 def check_params_table(con, params_table: str, criteria: list[dict]) -> None:
@@ -70,9 +89,13 @@ def mixture_sql(*, params_table: str, seed: int, criteria: list[dict], scores_ta
                 normalization: str = "percentile", rank_method: str = "exact", bins: int = DEFAULT_BINS,
                 scores_format: str = "long", output: str = "mixture", include_zero: bool = False,
                 check_inputs: bool = True, macro_dir: Path | None = None) -> str:
-    """The SELECT that build_mixture runs (rendered from macros/quadmix), for inspection."""
+    """The SELECT that build_mixture runs (rendered from macros/quadmix), for inspection. For
+    rank_method='sampled', which prepares temp tables first, use mixture_statements()."""
     criteria = validate_criteria(criteria)
     _check_options(seed, normalization, rank_method, output, budget_tokens, bins, scores_format)
+    if rank_method == "sampled":
+        raise ParamsError("rank_method 'sampled' is not one query: use mixture_statements() (prepare, "
+                          "select, cleanup) or build_mixture()")
     relations = ({"inputs": relation_name(inputs_table)} if inputs_table is not None else
                  {"scores": relation_name(scores_table), "domains": relation_name(domains_table),
                   "documents": relation_name(documents_table)})
@@ -81,6 +104,42 @@ def mixture_sql(*, params_table: str, seed: int, criteria: list[dict], scores_ta
         criteria=criteria, seed=seed, normalization=normalization, rank_method=rank_method, bins=bins,
         budget_tokens=budget_tokens, scores_format=scores_format, output=output, include_zero=include_zero,
         check_inputs=bool(check_inputs))
+
+
+def mixture_statements(*, params_table: str, seed: int, criteria: list[dict], scores_table: str = "quality_scores",
+                       domains_table: str = "doc_domains", documents_table: str = "documents",
+                       inputs_table: str | None = None, budget_tokens: float | None = None,
+                       normalization: str = "percentile", rank_method: str = "exact", bins: int = DEFAULT_BINS,
+                       sample_docs: int = DEFAULT_SAMPLE_DOCS, scores_format: str = "long",
+                       output: str = "mixture", include_zero: bool = False, check_inputs: bool = True,
+                       temp_prefix: str | None = None, macro_dir: Path | None = None) -> MixtureStatements:
+    """Every statement build_mixture runs, for any rank method (see MixtureStatements).
+    temp_prefix names the temp tables of rank_method='sampled' (default: a fresh random prefix,
+    so concurrent builds on one connection do not collide)."""
+    common = dict(params_table=params_table, seed=seed, criteria=criteria, scores_table=scores_table,
+                  domains_table=domains_table, documents_table=documents_table, inputs_table=inputs_table,
+                  budget_tokens=budget_tokens, normalization=normalization, bins=bins, scores_format=scores_format,
+                  output=output, include_zero=include_zero, check_inputs=check_inputs, macro_dir=macro_dir)
+    if rank_method != "sampled":
+        return MixtureStatements("", mixture_sql(rank_method=rank_method, **common), "")
+    criteria = validate_criteria(criteria)
+    _check_options(seed, normalization, rank_method, output, budget_tokens, bins, scores_format, sample_docs)
+    prefix = temp_prefix if temp_prefix is not None else f"qm_{uuid.uuid4().hex[:12]}_"
+    try:
+        sql_identifier(prefix + "x")
+    except ValueError as exc:
+        raise ParamsError(f"temp_prefix {prefix!r}: {exc}") from None
+    raw = {"scores": relation_name(scores_table), "domains": relation_name(domains_table),
+           "documents": relation_name(documents_table)}
+    inputs = relation_name(inputs_table) if inputs_table is not None else None
+    prepare = render_macro(
+        "quadmix_sampled_prepare", macro_dir, prefix=prefix, params=relation_name(params_table),
+        criteria=criteria, inputs=inputs, **raw, bins=bins, sample_docs=sample_docs,
+        check_inputs=bool(check_inputs), scores_format=scores_format)
+    select = render_macro("quadmix_sampled_query", macro_dir, prefix=prefix, criteria=criteria, seed=seed,
+                          inputs=inputs, bins=bins, budget_tokens=budget_tokens, output=output,
+                          include_zero=include_zero)
+    return MixtureStatements(prepare, select, render_macro("quadmix_sampled_cleanup", macro_dir, prefix=prefix))
 
 
 def inputs_sql(*, criteria: list[dict], scores_table: str = "quality_scores", domains_table: str = "doc_domains",
@@ -100,8 +159,8 @@ def build_mixture(con, *, params_table: str, seed: int, out_table: str, criteria
                   documents_table: str = "documents", inputs_table: str | None = None,
                   budget_tokens: float | None = None,
                   normalization: str = "percentile", rank_method: str = "exact", bins: int = DEFAULT_BINS,
-                  scores_format: str = "long", output: str = "mixture", include_zero: bool = False,
-                  validate: bool = True, check_inputs: bool = True,
+                  sample_docs: int = DEFAULT_SAMPLE_DOCS, scores_format: str = "long", output: str = "mixture",
+                  include_zero: bool = False, validate: bool = True, check_inputs: bool = True,
                   macro_dir: Path | None = None) -> MixtureTotals:
     """Materialize the QuaDMix mixture(s) of every parameter set in `params_table` as `out_table`.
 
@@ -125,7 +184,9 @@ def build_mixture(con, *, params_table: str, seed: int, out_table: str, criteria
                     achieved total is in the returned MixtureTotals
     normalization   'percentile' (token-weighted, within domain) | 'minmax' | 'zscore'
     rank_method     'exact' (window sorts) | 'binned' (approximate: `bins` equal-width bins per
-                    domain with linear interpolation inside a bin; see docs/SAMPLING.md)
+                    domain with linear interpolation inside a bin) | 'sampled' (the paper's
+                    approach: those histograms from a subset of about `sample_docs` documents per
+                    domain, then one pass over all documents; see docs/SAMPLING.md)
     validate        check the parameter rows first (ParamsError names param_set/domain/field)
     Bad input rows (a doc without a score, negative tokens, ...) raise duckdb errors naming the
     doc_id. Same inputs and seed give the same table whatever the thread count.
@@ -133,13 +194,20 @@ def build_mixture(con, *, params_table: str, seed: int, out_table: str, criteria
     criteria = validate_criteria(criteria)
     if validate:
         check_params_table(con, params_table, criteria)
-    query = mixture_sql(params_table=params_table, seed=seed, criteria=criteria, scores_table=scores_table,
-                        domains_table=domains_table, documents_table=documents_table,
-                        inputs_table=inputs_table, budget_tokens=budget_tokens, normalization=normalization,
-                        rank_method=rank_method, bins=bins, scores_format=scores_format, output=output,
-                        include_zero=include_zero, check_inputs=check_inputs, macro_dir=macro_dir)
+    statements = mixture_statements(
+        params_table=params_table, seed=seed, criteria=criteria, scores_table=scores_table,
+        domains_table=domains_table, documents_table=documents_table, inputs_table=inputs_table,
+        budget_tokens=budget_tokens, normalization=normalization, rank_method=rank_method, bins=bins,
+        sample_docs=sample_docs, scores_format=scores_format, output=output, include_zero=include_zero,
+        check_inputs=check_inputs, macro_dir=macro_dir)
     target = relation_name(out_table)
-    con.execute(f"CREATE OR REPLACE TABLE {target} AS {query}")
+    try:
+        if statements.prepare:
+            con.execute(statements.prepare)
+        con.execute(f"CREATE OR REPLACE TABLE {target} AS {statements.select}")
+    finally:
+        if statements.cleanup:
+            con.execute(statements.cleanup)
     return _totals(con, target)
 
 
