@@ -73,6 +73,14 @@ def _check_options(seed, normalization, rank_method, output, budget_tokens, bins
                           f"got {normalization!r}")
 
 
+def _input_relations(inputs_table, scores_table, domains_table, documents_table) -> dict:
+    """The macros' input arguments: a prepared inputs table, or the three raw relations."""
+    if inputs_table is not None:
+        return {"inputs": relation_name(inputs_table)}
+    return {"scores": relation_name(scores_table), "domains": relation_name(domains_table),
+            "documents": relation_name(documents_table)}
+
+
 def check_params_table(con, params_table: str, criteria: list[dict]) -> None:
     """Validate the parameter rows in `params_table` (raises ParamsError before anything is built)."""
     cursor = con.execute(f"SELECT * FROM {relation_name(params_table)}")
@@ -96,9 +104,7 @@ def mixture_sql(*, params_table: str, seed: int, criteria: list[dict], scores_ta
     if rank_method == "sampled":
         raise ParamsError("rank_method 'sampled' is not one query: use mixture_statements() (prepare, "
                           "select, cleanup) or build_mixture()")
-    relations = ({"inputs": relation_name(inputs_table)} if inputs_table is not None else
-                 {"scores": relation_name(scores_table), "domains": relation_name(domains_table),
-                  "documents": relation_name(documents_table)})
+    relations = _input_relations(inputs_table, scores_table, domains_table, documents_table)
     return render_macro(
         "quadmix_mixture_query", macro_dir, params=relation_name(params_table), **relations,
         criteria=criteria, seed=seed, normalization=normalization, rank_method=rank_method, bins=bins,
@@ -129,15 +135,13 @@ def mixture_statements(*, params_table: str, seed: int, criteria: list[dict], sc
         sql_identifier(prefix + "x")
     except ValueError as exc:
         raise ParamsError(f"temp_prefix {prefix!r}: {exc}") from None
-    raw = {"scores": relation_name(scores_table), "domains": relation_name(domains_table),
-           "documents": relation_name(documents_table)}
-    inputs = relation_name(inputs_table) if inputs_table is not None else None
+    relations = _input_relations(inputs_table, scores_table, domains_table, documents_table)
     prepare = render_macro(
         "quadmix_sampled_prepare", macro_dir, prefix=prefix, params=relation_name(params_table),
-        criteria=criteria, inputs=inputs, **raw, bins=bins, sample_docs=sample_docs,
+        criteria=criteria, **relations, bins=bins, sample_docs=sample_docs,
         check_inputs=bool(check_inputs), scores_format=scores_format)
     select = render_macro("quadmix_sampled_query", macro_dir, prefix=prefix, criteria=criteria, seed=seed,
-                          inputs=inputs, bins=bins, budget_tokens=budget_tokens, output=output,
+                          inputs=relations.get("inputs"), bins=bins, budget_tokens=budget_tokens, output=output,
                           include_zero=include_zero)
     return MixtureStatements(prepare, select, render_macro("quadmix_sampled_cleanup", macro_dir, prefix=prefix))
 
