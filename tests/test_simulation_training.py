@@ -141,3 +141,20 @@ def test_changed_config_conflicts_unless_fresh(tmp_path):
         run_simulation(con, other, store)
     report = run_simulation(con, other, store, fresh=True)
     assert len(report.finished) == 2
+
+
+def test_simulation_mixtures_follow_the_projects_rank_method(tmp_path):
+    """vars.quadmix.rank_method 'sampled' (with its sample_docs) reaches the simulation's
+    build_mixture as it reaches the mixture_scored model: same defaults, same mixtures."""
+    from quadmix_wh.sampling import build_mixture
+    from quadmix_wh.simulation.inputs import MIXTURE_TABLE, PARAM_TABLE, ProjectInputs, prepare_mixtures
+    con, _, _ = make_warehouse(tmp_path)
+    inputs = ProjectInputs.from_vars({"criteria": CRITERIA, "rank_method": "sampled", "sample_docs": 20})
+    assert inputs.options == {"normalization": "percentile", "rank_method": "sampled", "bins": 1024,
+                              "scores_format": "long", "sample_docs": 20}
+    cfg = tiny_config(n_param_sets=3)
+    prepare_mixtures(con, cfg, inputs)
+    build_mixture(con, params_table=PARAM_TABLE, seed=cfg["seed"], out_table="direct", criteria=CRITERIA,
+                  budget_tokens=cfg["budget_tokens"], rank_method="sampled", sample_docs=20)
+    got = con.execute(f"SELECT * FROM {MIXTURE_TABLE} ORDER BY ALL").fetchall()
+    assert got and got == con.execute("SELECT * FROM direct ORDER BY ALL").fetchall()

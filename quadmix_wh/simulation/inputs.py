@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from quadmix_wh.sampling import ParamsError, build_mixture, validate_criteria
+from quadmix_wh.sampling.api import DEFAULT_SAMPLE_DOCS
 from quadmix_wh.simulation.algorithm1 import sample_param_sets
 from quadmix_wh.simulation.config import SimulationConfig, SimulationConfigError
 from quadmix_wh.simulation.results import table_exists
@@ -34,9 +35,12 @@ class ProjectInputs:
             criteria = validate_criteria(qm.get("criteria"))
         except ParamsError as exc:
             raise SimulationConfigError(f"vars.quadmix.criteria: {exc}") from None
-        options = {"normalization": qm.get("normalization", "percentile"),
-                   "rank_method": qm.get("rank_method", "exact"), "bins": qm.get("bins", 16384),
+        rank_method = qm.get("rank_method", "exact")
+        options = {"normalization": qm.get("normalization", "percentile"), "rank_method": rank_method,
+                   "bins": qm.get("bins", 1024 if rank_method == "sampled" else 16384),
                    "scores_format": qm.get("scores_format", "long")}
+        if rank_method == "sampled":
+            options["sample_docs"] = qm.get("sample_docs", DEFAULT_SAMPLE_DOCS)
         return cls(criteria, qm.get("documents_model", "documents"), qm.get("scores_model", "quality_scores"),
                    qm.get("domains_model", "doc_domains"), options)
 
