@@ -288,6 +288,28 @@ def test_gopher_repetition_signals_match_python(render):
             assert got[doc_id][column] == pytest.approx(value), (doc_id, column)
 
 
+def test_paragraphs_and_newline_runs_split_as_python_re_split(render):
+    """gopher_paragraphs and gopher_newline_runs split with string_split, not a regular expression:
+    element for element they must equal datatrove's re.split(r"\n{2,}", text.strip()) and
+    re.split("\n+", text), on texts full of newline runs of every length, at both ends too."""
+    pieces = ["a", "bb", "a", " ", "\t", "\n", "\n\n", "\n\n\n", "\n\n\n\n\n", "\r\n", "\u2028", " \n"]
+    rng = random.Random(7)
+    texts = ["", "\n", "\n\n", "\n\n\n", "a", "a\n", "\na", "  \n\n  ", "a\n\n\nb\n\n"]
+    texts += ["".join(rng.choice(pieces) for _ in range(rng.randrange(1, 25))) for _ in range(400)]
+    con = duckdb.connect()
+    try:
+        con.execute("CREATE TABLE t (i INTEGER, text VARCHAR)")
+        con.executemany("INSERT INTO t VALUES (?, ?)", list(enumerate(texts)))
+        rows = con.execute(f"SELECT i, {render('gopher_paragraphs(' + chr(39) + 'text' + chr(39) + ')')}, "
+                           f"{render('gopher_newline_runs(' + chr(39) + 'text' + chr(39) + ')')} FROM t").fetchall()
+    finally:
+        con.close()
+    assert len(rows) == len(texts)
+    for i, paragraphs, lines in rows:
+        assert paragraphs == re.split(r"\n{2,}", texts[i].strip()), repr(texts[i])
+        assert lines == re.split(r"\n+", texts[i]), repr(texts[i])
+
+
 def test_gopher_repetition_decisions_and_reasons(render):
     got = run(render, REPETITION_DOCS)
     expected_reasons = {
@@ -346,7 +368,7 @@ def _long_repetitive_documents(seed: int, count: int) -> dict[str, str]:
 
 def test_ngram_fractions_on_long_repetitive_documents(render):
     texts = _long_repetitive_documents(11, 12)
-    got = run(render, texts, "gopher_repetition_filter('docs')")
+    got = run(render, texts, "gopher_repetition_filter('docs', all_signals=true)")
     for doc_id, text in texts.items():
         expected = ref_gopher_repetition(text)
         for n in range(2, 11):
@@ -365,7 +387,7 @@ def test_ngram_fractions_where_repeats_reach_the_end_of_the_document(render):
         "tail5": "p q r s t u v w x y z p q r s t", "run11": " ".join(["z"] * 11),
         "period10": " ".join("abcdefghij") * 2 + " a b c",
     }
-    got = run(render, texts, "gopher_repetition_filter('docs')")
+    got = run(render, texts, "gopher_repetition_filter('docs', all_signals=true)")
     for doc_id, text in texts.items():
         expected = ref_gopher_repetition(text)
         for n in range(2, 11):
@@ -374,6 +396,66 @@ def test_ngram_fractions_where_repeats_reach_the_end_of_the_document(render):
                 assert got[doc_id][column] is None, (doc_id, column)
             else:
                 assert got[doc_id][column] == pytest.approx(expected[column]), (doc_id, column)
+
+
+GOPHER_REPETITION_RULES = ["gopher_dup_para_frac", "gopher_dup_para_char_frac", "gopher_dup_line_frac",
+                           "gopher_dup_line_char_frac"] + [f"gopher_top_{n}_gram_char_frac" for n in (2, 3, 4)] \
+    + [f"gopher_dup_{n}_gram_char_frac" for n in range(5, 11)]
+
+
+def stopped_at_first_broken_rule(signals: dict, reason: str | None) -> dict:
+    """What datatrove computes: the signals up to the rule that decides, none after it (the
+    paragraph and line signals are always there: the word split comes after them)."""
+    if reason is None or reason == "empty":
+        return dict(signals) if reason is None else {**signals, **{c: None for c in GOPHER_REPETITION_RULES[4:]}}
+    deciding = next(c for c in GOPHER_REPETITION_RULES
+                    if (reason.startswith("dup_") and c == f"gopher_{reason}")
+                    or (reason.startswith("top_") and c == f"gopher_{reason}_char_frac")
+                    or (reason.startswith("duplicated_") and c == f"gopher_dup_{reason.split('_')[1]}_gram_char_frac"))
+    after = GOPHER_REPETITION_RULES[max(GOPHER_REPETITION_RULES.index(deciding) + 1, 4):]
+    return {**signals, **{c: None for c in after}}
+
+
+def test_gopher_repetition_filter_stops_where_datatrove_stops(render):
+    """By default the filter splits words only for documents the paragraph and line rules keep and
+    stops a document's n-grams at the first n-gram rule it breaks: every signal up to the deciding
+    rule equals the reference, every later one is NULL, and the decision is the all-signals one."""
+    texts = {**REPETITION_DOCS, **_long_repetitive_documents(3, 30),
+             "para_then_ngrams": "x y z w\n\nx y z w\n\nx y z w\n\nq r s t u v"}
+    stopped = run(render, texts, "gopher_repetition_filter('docs')")
+    complete = run(render, texts, "gopher_repetition_filter('docs', all_signals=true)")
+    reasons = collections.Counter()
+    for doc_id, text in texts.items():
+        expected = ref_gopher_repetition(text)
+        reason = ref_gopher_repetition_reason(expected)
+        reasons[reason] += 1
+        assert stopped[doc_id]["gopher_repetition_reason"] == reason == complete[doc_id]["gopher_repetition_reason"]
+        for column, value in stopped_at_first_broken_rule(expected, reason).items():
+            if value is None:
+                assert stopped[doc_id][column] is None, (doc_id, column)
+            else:
+                assert stopped[doc_id][column] == pytest.approx(value), (doc_id, column)
+    # the documents reach every kind of stop: a line rule, a top n-gram rule, a duplicated n-gram rule, none
+    assert {"dup_para_frac", "top_2_gram", "duplicated_5_n_grams", None} <= set(reasons), reasons
+
+
+def test_gopher_repetition_filter_takes_other_thresholds(render):
+    """Thresholds passed to the filter move both its stops and its decisions: the same as the
+    reason macro with those thresholds applied to every signal."""
+    texts = {**REPETITION_DOCS, **_long_repetitive_documents(5, 20)}
+    custom = "top_n_grams=((2, 0.3), (3, 0.3), (4, 0.3)), dup_n_grams=((5, 0.3), (10, 0.05)), dup_line_frac=0.5"
+    stopped = run(render, texts, f"gopher_repetition_filter('docs', {custom})")
+    con = duckdb.connect()
+    try:
+        con.execute("CREATE TABLE docs (doc_id VARCHAR, text VARCHAR)")
+        con.executemany("INSERT INTO docs VALUES (?, ?)", list(texts.items()))
+        expected = dict(con.execute(
+            f"SELECT doc_id, {render('gopher_repetition_reason(' + custom + ')')} FROM "
+            f"({render('gopher_repetition_filter(' + chr(39) + 'docs' + chr(39) + ', all_signals=true)')})").fetchall())
+    finally:
+        con.close()
+    assert {d: r["gopher_repetition_reason"] for d, r in stopped.items()} == expected
+    assert len(set(expected.values())) >= 3, expected
 
 
 def test_ngram_signals_keep_documents_apart_and_do_not_depend_on_threads(render):
@@ -388,11 +470,12 @@ def test_ngram_signals_keep_documents_apart_and_do_not_depend_on_threads(render)
             con.execute(f"SET threads = {threads}")
             con.execute("CREATE TABLE docs (doc_id VARCHAR, text VARCHAR)")
             con.executemany("INSERT INTO docs VALUES (?, ?)", list(texts.items()))
-            results.append(sorted(con.execute(render("gopher_repetition_filter('docs')")).fetchall()))
+            for call in ("gopher_repetition_filter('docs')", "gopher_repetition_filter('docs', all_signals=true)"):
+                results.append(sorted(con.execute(render(call)).fetchall()))
         finally:
             con.close()
-    assert results[0] == results[1]
-    got = run(render, texts, "gopher_repetition_filter('docs')")
+    assert results[:2] == results[2:]
+    got = run(render, texts, "gopher_repetition_filter('docs', all_signals=true)")
     for doc_id in ("twin_a", "twin_b"):
         assert got[doc_id]["gopher_dup_5_gram_char_frac"] == 0
         assert got[doc_id]["gopher_top_2_gram_char_frac"] == pytest.approx(len("w0 w1") / len(texts[doc_id]))
@@ -455,6 +538,14 @@ def test_fineweb_signals_and_decisions(render):
         assert got[doc_id]["fineweb_quality_keep"] is (reason is None), doc_id
         for column, value in signals.items():
             assert got[doc_id][column] == pytest.approx(value), (doc_id, column)
+    # the filter splits words only for the documents its line rules keep, as datatrove does
+    stopped = run(render, FINEWEB_DOCS, "fineweb_quality_filter('docs')")
+    for doc_id, reason in expected_reasons.items():
+        assert stopped[doc_id]["fineweb_quality_reason"] == reason, doc_id
+        if reason in (None, "list_ratio"):
+            assert stopped[doc_id]["fineweb_list_ratio"] == pytest.approx(got[doc_id]["fineweb_list_ratio"]), doc_id
+        else:
+            assert stopped[doc_id]["fineweb_list_ratio"] is None, doc_id
 
 
 def test_edge_cases_never_crash_and_drop(render):
@@ -480,15 +571,27 @@ def test_edge_cases_never_crash_and_drop(render):
 
 
 def test_each_filter_macro_matches_the_all_in_one_query(render):
+    """With all_signals=true each filter macro returns exactly heuristic_signals()' columns; by
+    default the same decisions, a signal being NULL only where the filter had already decided."""
     texts = {**QUALITY_DOCS, **REPETITION_DOCS, **C4_DOCS, **FINEWEB_DOCS}
     texts = {f"{i}": t for i, t in enumerate(texts.values())}
     everything = run(render, texts)
+    skipped = collections.Counter()
     for name in FILTERS:
-        alone = run(render, texts, f"{name}_filter('docs')")
-        assert set(alone) == set(everything)
-        for doc_id, row in alone.items():
-            for column, value in row.items():
+        complete = run(render, texts, f"{name}_filter('docs', all_signals=true)")
+        stopped = run(render, texts, f"{name}_filter('docs')")
+        assert set(complete) == set(stopped) == set(everything)
+        for doc_id in everything:
+            assert list(complete[doc_id]) == list(stopped[doc_id])
+            for column, value in complete[doc_id].items():
                 assert everything[doc_id][column] == pytest.approx(value), (name, doc_id, column)
+                if stopped[doc_id][column] is None and value is not None:
+                    assert everything[doc_id][f"{name}_reason"] is not None, (name, doc_id, column)
+                    skipped[name] += 1
+                else:
+                    assert stopped[doc_id][column] == pytest.approx(value), (name, doc_id, column)
+    # only the filters whose word split or n-grams come after rules that can decide skip anything
+    assert set(skipped) == {"gopher_repetition", "fineweb_quality"}, skipped
 
 
 def test_custom_id_and_text_columns(render):

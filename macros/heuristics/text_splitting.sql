@@ -1,8 +1,10 @@
 {#- How the filters cut a text into pieces, as DuckDB list expressions over a text column. -#}
 
-{#- Python's str.strip(): both ends, every Unicode whitespace character. -#}
+{#- Python's str.strip(): both ends, every Unicode whitespace character. Two anchored replaces:
+    one global replace of '^ws+|ws+$' searched the whole text and cost 3x as much on the corpus,
+    trim() with the 29 characters 4x (measured). -#}
 {% macro hx_strip(text) -%}
-regexp_replace({{ text }}, '^[{{ hx_ws() }}]+|[{{ hx_ws() }}]+$', '', 'g')
+regexp_replace(regexp_replace({{ text }}, '^[{{ hx_ws() }}]+', ''), '[{{ hx_ws() }}]+$', '')
 {%- endmacro %}
 
 {#- Python's str.splitlines(): a break at the very end does not open an empty last line. -#}
