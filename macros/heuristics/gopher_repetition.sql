@@ -17,9 +17,8 @@ list_filter(
     per extra newline of a run: dropped, except the first piece, and the last is put back when the
     text ends with a newline. -#}
 {% macro gopher_newline_runs(text) -%}
-(case when ends_with({{ text }}, chr(10))
-      then list_append(list_filter(string_split({{ text }}, chr(10)), lambda x, i: x <> '' or i = 1), '')
-      else list_filter(string_split({{ text }}, chr(10)), lambda x, i: x <> '' or i = 1) end)
+list_concat(list_filter(string_split({{ text }}, chr(10)), lambda x, i: x <> '' or i = 1),
+            case when ends_with({{ text }}, chr(10)) then [''] else []::VARCHAR[] end)
 {%- endmacro %}
 
 {% macro gopher_repetition_line_signals(text_length, paragraphs, lines) -%}
