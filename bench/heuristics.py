@@ -13,9 +13,9 @@ loops), on the same documents, in the same process and run. Printed per filter: 
 for the filter macro as datatrove runs its filter (stopping at the first broken rule) and with
 all_signals=true (every signal of every document), datatrove documents/s for the filter, the
 ratios, and how often the keep/drop decisions agree (plus the reason pairs of the
-disagreements). The throughput table is printed twice: on wall-clock time, and on this process's
-CPU time, which leaves out the time a shared machine gives the core to others. Also printed: the SQL query that computes all four signal sets at once (what the
-model runs).
+disagreements). The throughput table is printed twice: on wall-clock time, and on this
+process's CPU time, which leaves out the time a shared machine gives the core to others. Also
+printed: the SQL query that computes all four signal sets at once (what the model runs).
 
 datatrove and spaCy (its English word tokenizer: a blank pipeline, no model download) are
 benchmark-only dependencies, never the project's. Install them in a separate environment that
@@ -54,9 +54,10 @@ FILTERS = ("gopher_quality", "gopher_repetition", "c4_quality", "fineweb_quality
 @dataclass(frozen=True)
 class Timing:
     """Wall-clock seconds and this process's CPU seconds (user + system) for one measurement.
-    Both sides run on one thread of this process, so CPU time leaves out the time the machine
-    gave the core to someone else. On an idle machine the two agree; on a busy shared one they
-    part (one series of the same query: 6.2-10.5 s wall, 5.8-7.3 s user, docs/HEURISTICS.md)."""
+    Both sides run on one thread of this process, so CPU time leaves out only the time the
+    machine gave the core to someone else (one series of the same query: 6.2-10.5 s wall,
+    5.8-7.3 s user). A shared host that slows the work itself shows in both clocks
+    (docs/HEURISTICS.md)."""
     wall: float
     cpu: float
 
@@ -109,8 +110,9 @@ def render(call: str) -> str:
 
 def run_sql(docs: list[dict], threads: int, repeat: int,
             filters: tuple[str, ...] = FILTERS) -> tuple[dict[str, Timing], dict[str, dict]]:
-    """Timing per query (wall and CPU, each the best of `repeat`) and each document's reasons: from the all-in-one query
-    when every filter runs, else (a subset, no all-in-one query) from each filter's own query."""
+    """Timing per query (wall and CPU, each the best of `repeat`) and each document's reasons:
+    from the all-in-one query when every filter runs, else (a subset, no all-in-one query) from
+    each filter's own query."""
     con = duckdb.connect()
     con.execute(f"SET threads = {threads}")
     con.execute("SET preserve_insertion_order = false")
