@@ -337,7 +337,9 @@ def main(argv: list[str] | None = None) -> None:
     print("\nthroughput, documents/s on 1 thread. SQL: the filter macro, which stops at the first broken")
     print("rule as datatrove does (no word split after a line rule drops a text, no n-grams after the")
     print("first broken n-gram rule); 'all signals': the same macro with all_signals=true")
-    runs = [(sql_seconds, f"best of {args.repeat} SQL runs")] + ([(sql_first, "first SQL run")] if args.repeat > 1 else [])
+    runs = [(sql_seconds, f"best of {args.repeat} SQL runs")]
+    if args.repeat > 1:  # with one run, the first run is the best run
+        runs.append((sql_first, "first SQL run"))
     for clock, label in (("wall", "wall-clock time"), ("cpu", "process CPU time (user + system)")):
         for timings, which in runs:
             print(f"\n  on {label}, {which}")
